@@ -140,6 +140,101 @@ def search(
         out.print("   " + c.text.replace("\n", "\n   ") + "\n")
 
 
+def _print_answer(answer: Any) -> None:
+    if answer.notice:
+        console.print(f"[yellow]{answer.notice}[/]")
+    if answer.refused:
+        out.print(f"[bold yellow]{answer.answer}[/]")
+        if answer.closest:
+            out.print("\nClosest passages:")
+        for i, passage in enumerate(answer.closest, 1):
+            snippet = " ".join(passage["text"].split())[:240]
+            out.print(f"  {i}. {passage['title']} § {passage['section']}\n     {snippet}…")
+        return
+    out.print(answer.answer)
+    dropped = [s for s in answer.sentences if not s.supported]
+    for sent in dropped:
+        out.print(f"[dim]✗ removed (unsupported: {sent.reason}): {sent.text}[/]")
+    out.print("\nSources:")
+    for cit in answer.citations:
+        page = f", page {cit.page}" if cit.page else ""
+        out.print(f"  [{cit.n}] {cit.title} § {cit.section}{page}\n      “{cit.quote}”")
+    t = answer.timings_ms
+    console.print(f"[dim]{answer.generator} · {t.get('total', 0):.0f} ms[/]")
+
+
+@app.command()
+def ask(
+    question: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer object as JSON.")] = False,
+    generator: Annotated[str | None, typer.Option(help="extractive, local, openai or ollama.")] = None,
+    history: Annotated[Path | None, typer.Option(help="JSON file of earlier turns.")] = None,
+    k: Annotated[int | None, typer.Option("--k", help="Passages to retrieve.")] = None,
+    retriever: Annotated[str | None, typer.Option(help="hybrid, dense or bm25.")] = None,
+    doc: Annotated[list[str] | None, typer.Option(help="Only this document id.")] = None,
+    doc_type: Annotated[list[str] | None, typer.Option(help="Only this document type.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Answer a question with verified citations (or decline when the documents are silent)."""
+    from assistant.answer import Assistant, QuestionError
+    from assistant.chat import HistoryError, load_history
+    from assistant.index import IndexProblem
+    from assistant.llm import GeneratorUnavailable
+
+    settings = _settings(config, generator=generator, retriever=retriever, k=k)
+    try:
+        turns = load_history(history) if history else None
+        answer = Assistant(settings).ask(question, history=turns, **_filters(doc, doc_type))
+    except (QuestionError, HistoryError) as exc:
+        _fail(str(exc), 2)
+    except (IndexProblem, GeneratorUnavailable) as exc:
+        _fail(str(exc))
+    if as_json:
+        out.print(json.dumps(answer.to_dict(), indent=1, ensure_ascii=False))
+    else:
+        _print_answer(answer)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 7860).")] = None,
+    insecure: Annotated[bool, typer.Option("--insecure", help="Allow a non-local bind "
+                                           "without auth.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve the chat page (builds or updates the index first if it is stale)."""
+    settings = _settings(config, host=host, port=port)
+    _print_report(run_index(settings))
+    from ui.app import launch
+
+    try:
+        launch(settings, insecure=insecure)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+
+
+@app.command("eval")
+def eval_(
+    sets: Annotated[list[Path], typer.Argument(help="Question sets (YAML or JSONL).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("eval-out"),
+    retriever: Annotated[str, typer.Option(help="hybrid, dense, bm25 or naive.")] = "hybrid",
+    generator: Annotated[str | None, typer.Option(help="Generator to evaluate.")] = None,
+    k: Annotated[int, typer.Option("--k")] = 5,
+    fail_under: Annotated[list[str] | None, typer.Option(
+        "--fail-under", help="METRIC=VALUE; exit non-zero when below (latency: above).")] = None,
+    compare: Annotated[Path | None, typer.Option(help="Earlier report.json to compare.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run question sets and write report.json/.md/.html and a chart."""
+    from assistant.evaluation import eval_command
+
+    settings = _settings(config)
+    code = eval_command(sets, out=out_dir, retriever=retriever, generator=generator, k=k,
+                        fail_under=fail_under or [], compare=compare, settings=settings)
+    raise typer.Exit(code)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -20,7 +20,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
 import threading
 import time
@@ -38,6 +37,7 @@ from assistant.embeddings import get_embedder
 from assistant.loaders import LoadError, discover, load_file
 from assistant.settings import Settings
 from assistant.split import split_text
+from assistant.text import sentence_spans
 
 PIPELINE_VERSION = "1"
 Progress = Callable[[str, int, int, str], None]  # (stage, done, total, detail)
@@ -144,17 +144,19 @@ def build_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-_SENT_SPLIT = re.compile(r"(?<=[.!?:;])\s+|\n+")
-
-
-def chunk_sentences(chunk: Chunk, limit: int = 16) -> list[str]:
-    """The sentence-sized pieces of a chunk that get their own vectors.
+def chunk_sentences(chunk: Chunk, limit: int = 24) -> list[str]:
+    """The sentence-sized pieces of a chunk that get their own vectors (id ``chunk_id#j``).
 
     PDF-extracted chunks often mix several topics; matching a question against the best single
-    sentence as well as the whole chunk makes dense retrieval far less blurry.
+    sentence as well as the whole chunk makes dense retrieval far less blurry. The extractive
+    generator reuses these vectors, so both must use `sentence_units`.
     """
-    parts = [p.strip(" -") for p in _SENT_SPLIT.split(chunk.text)]
-    return [p for p in parts if len(p) >= 20][:limit]
+    return [chunk.text[s:e] for s, e in sentence_units(chunk.text)][:limit]
+
+
+def sentence_units(text: str) -> list[tuple[int, int]]:
+    """Sentence spans worth a vector of their own (very short fragments carry no meaning)."""
+    return [(s, e) for s, e in sentence_spans(text) if e - s >= 20]
 
 
 def sentence_collection_name(name: str) -> str:

@@ -53,8 +53,12 @@ class Settings:
 
     generator: str = "extractive"
     max_answer_sentences: int = 4
-    refuse_min_dense: float = 0.35
-    refuse_min_overlap: float = 0.34
+    # Refusal calibration (see README "How refusal thresholds were chosen"): refuse when fewer
+    # than `refuse_min_coverage` of the question's specific words occur in the top passages, or
+    # when coverage is partial (< `refuse_partial_coverage`) and dense similarity is weak.
+    refuse_min_coverage: float = 0.5
+    refuse_partial_coverage: float = 0.75
+    refuse_min_dense: float = 0.45
     support_min_overlap: float = 0.5
     support_min_similarity: float = 0.6
 

@@ -1,0 +1,333 @@
+"""The answer pipeline shared by the CLI, the UI and the evaluation runner.
+
+question (+ history) -> rewrite follow-up -> hybrid retrieve -> refuse if the evidence is weak
+-> generate (extractive or LLM) -> verify every sentence against its cited passage
+-> refuse if nothing survives -> answer with numbered citations, timings and a trace line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from assistant.chat import Turn, looks_like_followup, parse_history, rewrite_without_llm
+from assistant.documents import Chunk, Hit
+from assistant.extractive import compose, score_units, select_units
+from assistant.prompts import format_sources, load_prompt, render
+from assistant.retrieve import Retriever, SearchResult
+from assistant.settings import GENERATORS, Settings
+from assistant.text import content_terms
+from assistant.verify import CheckedSentence, Verifier
+
+REFUSAL = "The indexed documents do not cover this question."
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u202e\u202d"), None)
+
+
+class QuestionError(ValueError):
+    """The question cannot be answered as given (empty, not text); the message says why."""
+
+
+@dataclass
+class Citation:
+    """A numbered source shown with the answer; `quote` is verbatim from the chunk."""
+
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    page: int | None
+    chunk_id: str
+    quote: str
+    score: float
+    text: str = ""
+
+
+@dataclass
+class Sentence:
+    """One sentence of the answer and the citations that support it."""
+
+    text: str
+    citations: list[int]
+    supported: bool
+    is_item: bool = False
+    reason: str = ""
+
+
+@dataclass
+class Answer:
+    """The answer object (its JSON shape is the contract in design.md)."""
+
+    question: str
+    answer: str
+    refused: bool
+    sentences: list[Sentence]
+    citations: list[Citation]
+    generator: str
+    timings_ms: dict[str, float]
+    rewritten_query: str = ""
+    notice: str = ""
+    closest: list[dict[str, Any]] = field(default_factory=list)
+    refusal_reason: str = ""
+    retrieved: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self, include_text: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        for sent in data["sentences"]:
+            sent.pop("is_item", None)
+            if not sent["reason"]:
+                sent.pop("reason")
+        if not include_text:
+            for cit in data["citations"]:
+                cit.pop("text", None)
+        return data
+
+
+def clean_question(question: Any, max_chars: int) -> tuple[str, str]:
+    """Normalise a user question; returns (question, notice). Raises QuestionError if empty."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    text = unicodedata.normalize("NFC", question).translate(_INVISIBLE)
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    text = " ".join(text.split())
+    notice = ""
+    if len(text) > max_chars:
+        text = text[:max_chars].rsplit(" ", 1)[0]
+        notice = f"Your question was longer than {max_chars} characters and was shortened."
+    if not any(ch.isalnum() for ch in text):
+        raise QuestionError("the question is empty; type a question about the documents")
+    return text, notice
+
+
+class Assistant:
+    """Answers questions over the index; one per process, safe to share across threads."""
+
+    def __init__(self, settings: Settings, retriever: Retriever | None = None):
+        self.settings = settings
+        self.retriever = retriever or Retriever(settings)
+        self._trace_lock = threading.Lock()
+
+    # -------------------------------------------------------------- public API
+    def ask(self, question: str, **kwargs: Any) -> Answer:
+        """The verified answer object (see `stream` for the arguments)."""
+        final: Answer | None = None
+        for event in self.stream(question, **kwargs):
+            if isinstance(event, Answer):
+                final = event
+        assert final is not None
+        return final
+
+    def stream(
+        self,
+        question: str,
+        history: list[dict[str, str]] | list[Turn] | None = None,
+        generator: str | None = None,
+        k: int | None = None,
+        doc_ids: list[str] | None = None,
+        doc_types: list[str] | None = None,
+        retriever: str | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield answer text as it is produced (tokens or sentences), then the final `Answer`.
+
+        The streamed text is a preview; only the final object is verified and may differ.
+        """
+        started = time.perf_counter()
+        settings = self.settings
+        name = generator or settings.generator
+        if name not in GENERATORS:
+            raise QuestionError(f"unknown generator {name!r}; choose {', '.join(GENERATORS)}")
+        text, notice = clean_question(question, settings.max_question_chars)
+        turns = parse_history(history)
+        timings: dict[str, float] = {}
+        query = self._rewrite(text, turns, name, timings)
+        t0 = time.perf_counter()
+        result = self.retriever.search(
+            query, k=k or settings.k, retriever=retriever, doc_ids=doc_ids, doc_types=doc_types
+        )
+        timings["retrieve"] = _ms(t0)
+        hits = result.hits
+        sources = {n: hit.chunk for n, hit in enumerate(hits, 1)}
+        weak = self.weak_evidence(query, result)
+        t0 = time.perf_counter()
+        draft = ""
+        if not weak:
+            if name == "extractive":
+                draft = self._extractive(query, hits)
+                for sentence in re.split(r"(?<=\])\s+", draft):
+                    yield sentence + " "
+            else:
+                chunks: list[str] = []
+                for delta in self._llm_stream(name, text, query, sources):
+                    chunks.append(delta)
+                    yield delta
+                draft = "".join(chunks)
+        timings["generate"] = _ms(t0)
+        t0 = time.perf_counter()
+        checked = self._verifier().check(draft, sources) if draft else []
+        timings["verify"] = _ms(t0)
+        answer = self._assemble(text, name, query, notice, hits, checked, weak)
+        timings["total"] = _ms(started)
+        answer.timings_ms = {key: round(value, 1) for key, value in timings.items()}
+        self._trace(answer, result)
+        yield answer
+
+    def weak_evidence(self, query: str, result: SearchResult) -> str:
+        """Why retrieval evidence is too weak to answer from, or "" when it is strong enough.
+
+        Signals: `coverage`, the share of the question's specific words (domain-generic words
+        and question phrasing excluded) found in the top three passages, and the best dense
+        similarity. Chrome was stripped at ingestion, so words that appear only in website
+        navigation ("passports", "coronavirus rules") count as missing.
+        """
+        if not result.hits:
+            return "no passage matched"
+        s = self.settings
+        terms = set(content_terms(query, drop_generic=True))
+        top_terms: set[str] = set()
+        for hit in result.hits[:3]:
+            top_terms |= set(content_terms(hit.chunk.text))
+        coverage = len(terms & top_terms) / len(terms) if terms else 1.0
+        dense = result.max_dense if result.retriever != "bm25" else 1.0
+        detail = f"question words found {coverage:.0%}, best similarity {result.max_dense:.2f}"
+        if coverage < s.refuse_min_coverage:
+            return f"the question's key words are not in the passages ({detail})"
+        if coverage < s.refuse_partial_coverage and dense < s.refuse_min_dense:
+            return f"weak evidence ({detail})"
+        if not terms and dense < s.refuse_min_dense:
+            return f"weak evidence ({detail})"
+        return ""
+
+    # -------------------------------------------------------------- steps
+    def _rewrite(self, question: str, turns: list[Turn], name: str, timings: dict) -> str:
+        if not turns or not looks_like_followup(question):
+            return question
+        t0 = time.perf_counter()
+        query = rewrite_without_llm(question, turns)
+        if name != "extractive":
+            query = self._llm_rewrite(name, question, turns) or query
+        timings["rewrite"] = _ms(t0)
+        return query
+
+    def _llm_rewrite(self, name: str, question: str, turns: list[Turn]) -> str:
+        from assistant.llm import chat_model, stream_chat
+
+        history = "\n".join(f"{t.role}: {' '.join(t.content.split())[:500]}" for t in turns[-4:])
+        prompt = render(load_prompt(self._prompts, "rewrite"), history=history, question=question)
+        model = chat_model(self.settings, name)
+        out = "".join(stream_chat(model, "You rewrite questions.", prompt, self.settings, name))
+        out = " ".join(out.strip().splitlines()[:1]).strip().strip('"')
+        # a small model may answer instead of rewriting: keep only plausible rewrites
+        if not out or len(out) > 300 or len(out) < len(question) // 2:
+            return ""
+        return out
+
+    def _extractive(self, query: str, hits: list[Hit]) -> str:
+        units = score_units(query, hits, self.retriever.index, self.retriever.embedder)
+        chosen = select_units(query, units, self.settings.max_answer_sentences)
+        return compose(chosen)
+
+    def _llm_stream(self, name: str, question: str, query: str, sources: dict[int, Chunk]
+                    ) -> Iterator[str]:
+        from assistant.llm import chat_model, stream_chat
+
+        system = load_prompt(self._prompts, "system")
+        asked = question if query == question else f"{question} (in context: {query})"
+        user = render(load_prompt(self._prompts, "answer"), sources=format_sources(sources),
+                      question=asked)
+        yield from stream_chat(chat_model(self.settings, name), system, user, self.settings, name)
+
+    @property
+    def _prompts(self):  # type: ignore[no-untyped-def]
+        return self.settings.path(self.settings.prompts_dir)
+
+    def _verifier(self) -> Verifier:
+        embedder = self.retriever.embedder
+        return Verifier(
+            self.settings.support_min_overlap,
+            self.settings.support_min_similarity,
+            encode=embedder.encode,
+        )
+
+    def _assemble(self, question: str, name: str, query: str, notice: str, hits: list[Hit],
+                  checked: list[CheckedSentence], weak: str) -> Answer:
+        numbers: dict[int, int] = {}
+        citations: list[Citation] = []
+        sentences: list[Sentence] = []
+        hit_by_n = dict(enumerate(hits, 1))
+        for cs in checked:
+            shown: list[int] = []
+            if cs.supported:
+                for n in cs.cited:
+                    if n not in numbers:
+                        numbers[n] = len(numbers) + 1
+                        hit = hit_by_n[n]
+                        sup = cs.support[n]
+                        citations.append(Citation(
+                            n=numbers[n], doc_id=hit.chunk.doc_id, title=hit.chunk.title,
+                            section=hit.chunk.section, page=hit.chunk.page,
+                            chunk_id=hit.chunk.chunk_id,
+                            quote=hit.chunk.text[sup.start : sup.end].strip(),
+                            score=round(float(hit.dense_score or hit.score), 4),
+                            text=hit.chunk.text,
+                        ))
+                    shown.append(numbers[n])
+            is_item = cs.text != "" and cs.is_item
+            sentences.append(Sentence(cs.text, shown, cs.supported, is_item, cs.reason))
+        supported = [s for s in sentences if s.supported]
+        closest = [
+            {"doc_id": h.chunk.doc_id, "title": h.chunk.title, "section": h.chunk.section,
+             "page": h.chunk.page, "chunk_id": h.chunk.chunk_id,
+             "text": h.chunk.text[:400], "score": round(float(h.dense_score or h.score), 4)}
+            for h in hits[:3]
+        ]
+        retrieved = [{"chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "rank": h.rank,
+                      "score": round(h.score, 5)} for h in hits]
+        if weak or not supported:
+            reason = weak or ("no sentence of the draft answer was supported by the passages"
+                              if checked else "nothing relevant found in the passages")
+            return Answer(question, REFUSAL, True, sentences, [], name, {}, query, notice,
+                          closest, reason, retrieved)
+        return Answer(question, render_answer(supported), False, sentences, citations, name, {},
+                      query, notice, [], "", retrieved)
+
+    def _trace(self, answer: Answer, result: SearchResult) -> None:
+        if not self.settings.trace:
+            return
+        record = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "question": answer.question,
+            "rewritten_query": answer.rewritten_query,
+            "retriever": result.retriever,
+            "retrieved": [[h.chunk.chunk_id, round(h.score, 5)] for h in result.hits],
+            "generator": answer.generator,
+            "refused": answer.refused,
+            "citations": [c.chunk_id for c in answer.citations],
+            "timings_ms": answer.timings_ms,
+        }
+        folder = self.settings.path(self.settings.trace_dir)
+        with self._trace_lock:
+            folder.mkdir(parents=True, exist_ok=True)
+            with open(folder / "trace.jsonl", "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def render_answer(sentences: list[Sentence]) -> str:
+    """Answer text with ``[n]`` markers; list items on their own lines."""
+    parts: list[str] = []
+    for s in sentences:
+        marks = "".join(f"[{n}]" for n in s.citations)
+        if s.is_item:
+            parts.append(f"\n- {s.text} {marks}")
+        else:
+            sep = "\n" if parts and parts[-1].startswith("\n- ") else " "
+            parts.append(f"{sep}{s.text} {marks}")
+    return "".join(parts).strip()
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000

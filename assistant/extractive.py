@@ -1,0 +1,184 @@
+"""The default generator: an answer made only of sentences quoted from the retrieved passages.
+
+No model writes text, so nothing can be invented; the work is choosing which sentences answer
+the question. Each candidate sentence (or list item) is scored against the question by
+embedding similarity (the vectors stored at index time are reused) and content-word overlap;
+the best few are kept, lists are kept whole, and sentences stay in document order per source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.documents import Hit
+from assistant.index import Index, sentence_units
+from assistant.text import content_terms, normalise, sentence_spans
+
+_LISTY = re.compile(
+    r"\b(which|what are|list|aims|characteristics|principles|criteria|expectations|ways|"
+    r"steps|areas|types|kinds)\b",
+    re.IGNORECASE,
+)
+
+
+# A unit joins the answer when it scores at least this share of the best unit's score.
+RELATIVE_CUTOFF = 0.6
+
+
+@dataclass
+class Unit:
+    """A sentence or list item of a retrieved chunk, with where it sits."""
+
+    source: int  # citation number (1-based rank of the chunk)
+    start: int
+    end: int
+    text: str
+    is_item: bool
+    is_intro: bool
+    score: float = 0.0
+    cosine: float = 0.0
+    overlap: float = 0.0
+
+
+def _units(n: int, hit: Hit) -> list[Unit]:
+    text = hit.chunk.text
+    units = []
+    for s, e in sentence_spans(text):
+        line_start = text.rfind("\n", 0, s) + 1
+        is_item = text[line_start:s].strip() == "-"
+        units.append(Unit(n, s, e, text[s:e], is_item, text[s:e].rstrip().endswith(":")))
+    return units
+
+
+def _stored_vectors(index: Index, hits: list[Hit]) -> dict[tuple[int, int], np.ndarray]:
+    """Sentence vectors written at index time, keyed by (source number, unit start)."""
+    ids, keys = [], []
+    for n, hit in enumerate(hits, 1):
+        for j, (s, _e) in enumerate(sentence_units(hit.chunk.text)[:24]):
+            ids.append(f"{hit.chunk.chunk_id}#{j}")
+            keys.append((n, s))
+    if not ids:
+        return {}
+    got = index.sentences.get(ids=ids, include=["embeddings"])
+    by_id = dict(zip(got["ids"], got["embeddings"], strict=False))
+    return {k: np.asarray(by_id[i], dtype=np.float32) for i, k in zip(ids, keys, strict=False)
+            if i in by_id}
+
+
+def score_units(
+    question: str, hits: list[Hit], index: Index, embedder: object
+) -> list[Unit]:
+    """All candidate units of the hits, scored against the question."""
+    units = [u for n, hit in enumerate(hits, 1) for u in _units(n, hit)]
+    if not units:
+        return []
+    stored = _stored_vectors(index, hits)
+    missing = [u for u in units if (u.source, u.start) not in stored]
+    if missing:
+        vecs = embedder.encode([u.text for u in missing])  # type: ignore[attr-defined]
+        for u, v in zip(missing, vecs, strict=False):
+            stored[(u.source, u.start)] = v
+    qvec = np.asarray(embedder.embed_query(question), dtype=np.float32)  # type: ignore[attr-defined]
+    q_all = set(content_terms(question))
+    q_terms = set(content_terms(question, drop_generic=True)) or q_all
+    for u in units:
+        u.cosine = float(np.dot(stored[(u.source, u.start)], qvec))
+        terms = set(content_terms(u.text))
+        u.overlap = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
+        rank_prior = 1.0 / (1 + 0.5 * (u.source - 1))
+        u.score = (0.55 * u.cosine + 0.35 * u.overlap + 0.10 * rank_prior) * _form(
+            u, terms - q_all, hits[u.source - 1]
+        )
+    return units
+
+
+def _form(u: Unit, new_terms: set[str], hit: Hit) -> float:
+    """Down-weight units that cannot answer on their own: headings, fragments, echoes."""
+    text = u.text.strip()
+    factor = 1.0
+    if len(text) < 40:
+        factor *= 0.6
+    if text[:1].islower() and not u.is_item:
+        factor *= 0.85  # starts mid-sentence (PDF column break)
+    if text[-1:] not in ".!?:;'\"’)" and not u.is_item:
+        factor *= 0.85  # stops mid-sentence
+    if len(new_terms) == 0:
+        factor *= 0.5  # only repeats the question
+    elif len(new_terms) <= 2:
+        factor *= 0.8
+    lowered = normalise(text)
+    if lowered in (normalise(hit.chunk.title), normalise(hit.chunk.section)):
+        factor *= 0.4  # a heading, not an answer
+    return factor
+
+
+def _similar(a: str, b: str) -> bool:
+    ta, tb = set(content_terms(a)), set(content_terms(b))
+    if not ta or not tb:
+        return normalise(a) == normalise(b)
+    return len(ta & tb) / min(len(ta), len(tb)) >= 0.8
+
+
+def select_units(question: str, units: list[Unit], max_sentences: int) -> list[Unit]:
+    """Pick the answer: the best units close to the top score, lists kept together."""
+    if not units:
+        return []
+    ranked = sorted(units, key=lambda u: -u.score)
+    best = ranked[0].score
+    chosen: list[Unit] = []
+    for u in ranked:
+        if len(chosen) >= max_sentences or u.score < RELATIVE_CUTOFF * best:
+            break
+        if len(u.text) < 12 or any(_similar(u.text, c.text) for c in chosen):
+            continue
+        chosen.append(u)
+    listy = bool(_LISTY.search(question))
+    by_source: dict[int, list[Unit]] = {}
+    for u in units:
+        by_source.setdefault(u.source, []).append(u)
+    extra: list[Unit] = []
+    for u in list(chosen):
+        siblings = by_source[u.source]
+        i = siblings.index(u)
+        if u.is_item and not listy:
+            continue
+        # find the list this unit introduces, belongs to, or (for list questions) precedes
+        first = i
+        while first > 0 and siblings[first].is_item:
+            first -= 1
+        j = first + 1
+        if not u.is_item and not u.is_intro:
+            if not listy:
+                continue
+            if j < len(siblings) and siblings[j].is_intro and not siblings[j].is_item:
+                extra.append(siblings[j])
+                j += 1
+        items = []
+        while j < len(siblings) and siblings[j].is_item and len(items) < 8:
+            items.append(siblings[j])
+            j += 1
+        if items or siblings[first].is_intro:
+            extra.extend(items)
+            if siblings[first].is_intro or siblings[first] is u:
+                extra.append(siblings[first])
+    for u in extra:
+        if u not in chosen and not any(_similar(u.text, c.text) for c in chosen):
+            chosen.append(u)
+    order = {s: k for k, s in enumerate(dict.fromkeys(u.source for u in chosen))}
+    return sorted(chosen, key=lambda u: (order[u.source], u.start))
+
+
+def compose(units: list[Unit]) -> str:
+    """Answer text: sentences with ``[n]`` markers; list items on their own lines."""
+    parts: list[str] = []
+    for u in units:
+        text = " ".join(u.text.split())
+        if u.is_item:
+            parts.append(f"\n- {text} [{u.source}]")
+        else:
+            sep = "\n" if parts and parts[-1].startswith("\n- ") else " "
+            parts.append(f"{sep}{text} [{u.source}]")
+    return "".join(parts).strip()

@@ -1,0 +1,117 @@
+"""The document library: list, add (upload) and delete documents, then update the index.
+
+Used by the UI's Documents tab and by tests. Uploaded file names are reduced to a safe base
+name inside the upload folder, so no name (``../../etc/x.txt``, control characters) can write
+anywhere else; size and type limits are enforced here, server-side.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.index import BuildReport, Progress, build_index, read_manifest
+from assistant.loaders import SUPPORTED_SUFFIXES
+from assistant.settings import Settings
+
+
+class LibraryError(ValueError):
+    """An upload or deletion was refused; the message is meant for the user."""
+
+
+@dataclass
+class DocumentInfo:
+    """One indexed document as the Documents tab lists it."""
+
+    doc_id: str
+    title: str
+    doc_type: str
+    chunks: int
+    indexed_at: str
+    path: str
+    removed_chars: int
+
+
+def list_documents(settings: Settings) -> list[DocumentInfo]:
+    """Indexed documents from the live manifest (empty when nothing is indexed yet)."""
+    manifest = read_manifest(settings)
+    return [
+        DocumentInfo(doc_id, d.get("title", doc_id), d.get("doc_type", "other"),
+                     len(d.get("chunks", [])), d.get("indexed_at", ""), d.get("path", ""),
+                     int(d.get("removed_chars", 0)))
+        for doc_id, d in sorted(manifest.get("documents", {}).items())
+    ]
+
+
+def safe_filename(name: str) -> str:
+    """A harmless base name: no folders, no control characters, only [A-Za-z0-9._-]."""
+    base = unicodedata.normalize("NFKC", str(name)).replace("\\", "/").split("/")[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-._")[:80] or "document"
+    suffix = re.sub(r"[^A-Za-z0-9]+", "", suffix).lower()[:10]
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def save_upload(settings: Settings, filename: str, data: bytes) -> Path:
+    """Store an uploaded file in the upload folder after checking type and size."""
+    name = safe_filename(filename)
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        allowed = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise LibraryError(f"{filename}: file type '{suffix or 'none'}' is not accepted "
+                           f"(allowed: {allowed})")
+    limit = settings.max_file_mb * 1024 * 1024
+    if len(data) > limit:
+        raise LibraryError(f"{filename}: larger than the {settings.max_file_mb} MB upload limit")
+    if not data:
+        raise LibraryError(f"{filename}: the file is empty")
+    folder = settings.path(settings.upload_dir).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = (folder / name).resolve()
+    n = 2
+    while target.exists() and target.read_bytes() != data:
+        target = (folder / f"{Path(name).stem}-{n}{suffix}").resolve()
+        n += 1
+    if target.parent != folder:  # defence in depth: safe_filename already prevents this
+        raise LibraryError(f"{filename}: refused unsafe file name")
+    tmp = target.with_name(f".{target.name}.part")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+    return target
+
+
+def add_documents(settings: Settings, files: list[tuple[str, bytes]],
+                  progress: Progress | None = None) -> tuple[BuildReport, list[str]]:
+    """Save uploads and index them; returns the build report and per-file refusals."""
+    refused: list[str] = []
+    for filename, data in files:
+        try:
+            save_upload(settings, filename, data)
+        except LibraryError as exc:
+            refused.append(str(exc))
+    kwargs: dict[str, Any] = {"progress": progress} if progress else {}
+    return build_index(settings, **kwargs), refused
+
+
+def delete_document(settings: Settings, doc_id: str,
+                    progress: Progress | None = None) -> BuildReport:
+    """Remove a document's file (and sidecar) from the corpus and update the index."""
+    docs = read_manifest(settings).get("documents", {})
+    if doc_id not in docs:
+        raise LibraryError(f"no indexed document with id {doc_id!r}")
+    path = Path(docs[doc_id]["path"]).resolve()
+    corpus = settings.corpus.resolve()
+    uploads = settings.path(settings.upload_dir).resolve()
+    if not (path.is_relative_to(corpus) or path.is_relative_to(uploads)):
+        raise LibraryError(f"{doc_id}: its file is outside the corpus folder; remove it by hand")
+    for candidate in [path] + [path.with_name(path.stem + s)
+                               for s in (".meta.yaml", ".meta.yml", ".meta.json")]:
+        candidate.unlink(missing_ok=True)
+    kwargs: dict[str, Any] = {"progress": progress} if progress else {}
+    return build_index(settings, **kwargs)

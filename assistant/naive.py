@@ -1,0 +1,214 @@
+"""The naive baseline: what a user following the LangChain RAG tutorial would build.
+
+It exists so the evaluation can show what the project's own ingestion and retrieval buy over
+the obvious pipeline, measured by the same rules:
+
+- text: the RAW file text from `assistant.loaders.load_file` (no cleaning: website chrome, PDF
+  column interleaving and footer links all stay in);
+- split: ``RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)``;
+- embed: MiniLM through ``langchain_huggingface.HuggingFaceEmbeddings`` (loaded by path, offline,
+  normalised vectors); with ``settings.embedder == "hash"`` the fast test embedder instead;
+- store: ``langchain_chroma.Chroma`` in its own collection ``naive-baseline-<hash>`` of the
+  index's Chroma client; the hash covers the corpus bytes and these parameters, so a changed
+  corpus gets a fresh collection and stale ``naive-baseline-*`` collections are deleted;
+- retrieve: plain dense top-k similarity search; the question only (the tutorial's first part
+  keeps no conversation memory, so follow-up history is ignored);
+- answer: the top chunk's first two sentences, each cited ``[1]`` to that chunk. No
+  verification and never a refusal.
+
+Retrieval metrics use this ranking, and relevance uses the same rule as for the real pipeline
+(a chunk from one of the question's sources that contains one of its evidence strings).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from assistant.answer import Answer, Citation, Sentence, render_answer
+from assistant.documents import Chunk
+from assistant.loaders import LoadError, discover, load_file
+from assistant.settings import Settings
+from assistant.text import sentence_spans
+
+CHUNK_SIZE = 1000
+CHUNK_OVERLAP = 200
+COLLECTION_PREFIX = "naive-baseline-"
+GENERATOR_NAME = "naive-top-chunk"
+_build_lock = threading.Lock()
+
+
+@dataclass
+class NaiveHit:
+    """One retrieved chunk of the baseline, shaped like the real pipeline's hits."""
+
+    chunk: Chunk
+    rank: int
+    score: float
+
+
+@lru_cache(maxsize=2)
+def _hf_embeddings(model_path: str) -> Any:
+    """The tutorial's embedding object, loaded once per process (by path, never from a hub)."""
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY",
+                "HF_HUB_DISABLE_PROGRESS_BARS"):
+        os.environ.setdefault(var, "1")
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    return HuggingFaceEmbeddings(
+        model_name=model_path, encode_kwargs={"normalize_embeddings": True}
+    )
+
+
+def naive_embeddings(settings: Settings) -> Any:
+    """MiniLM via langchain_huggingface (tutorial-faithful), or the hash embedder for tests."""
+    if settings.embedder == "hash":
+        from assistant.embeddings import get_embedder
+
+        return get_embedder(settings)
+    from assistant.embeddings import default_model_path
+
+    return _hf_embeddings(settings.model_path or default_model_path())
+
+
+def split_corpus(settings: Settings) -> tuple[list[Chunk], list[str]]:
+    """Raw-text chunks of every corpus file, and the errors of files that would not load."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP, add_start_index=True
+    )
+    paths, problems = discover(settings.corpus)
+    errors = [str(p) for p in problems]
+    chunks: list[Chunk] = []
+    for path in paths:
+        try:
+            doc = load_file(path, max_bytes=settings.max_file_mb * 1024 * 1024)
+        except LoadError as exc:
+            errors.append(str(exc))
+            continue
+        title = str(doc.metadata.get("title") or doc.doc_id)
+        doc_type = str(doc.metadata.get("type") or "other")
+        for i, piece in enumerate(splitter.create_documents([doc.text])):
+            start = int(piece.metadata.get("start_index", -1))
+            chunks.append(Chunk(
+                chunk_id=f"naive:{doc.doc_id}:{i:04d}", doc_id=doc.doc_id,
+                text=piece.page_content, title=title, doc_type=doc_type, section="",
+                page=None, start=start, end=start + len(piece.page_content), source=str(path),
+            ))
+    return chunks, errors
+
+
+def collection_name(chunks: list[Chunk], settings: Settings) -> str:
+    """A name that changes whenever the chunk texts, the split parameters or the model do."""
+    digest = hashlib.sha256(
+        f"{CHUNK_SIZE}:{CHUNK_OVERLAP}:{settings.embedder}:{settings.model_path}".encode()
+    )
+    for chunk in chunks:
+        digest.update(chunk.chunk_id.encode() + b"\0" + chunk.text.encode() + b"\0")
+    return COLLECTION_PREFIX + digest.hexdigest()[:16]
+
+
+class NaiveRAG:
+    """The tutorial pipeline behind the same `ask` / `search` surface as the real one."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.chunks, self.errors = split_corpus(settings)
+        self.by_id = {c.chunk_id: c for c in self.chunks}
+        self.collection = collection_name(self.chunks, settings)
+        self._store: Any = None
+
+    # -------------------------------------------------------------- building
+    @property
+    def store(self) -> Any:
+        """The Chroma vector store, filled on first use (reused when already complete)."""
+        if self._store is None:
+            with _build_lock:
+                if self._store is None:
+                    self._store = self._open_or_build()
+        return self._store
+
+    def _open_or_build(self) -> Any:
+        from langchain_chroma import Chroma
+        from langchain_core.documents import Document
+
+        from assistant.index import chroma_client
+
+        client = chroma_client(self.settings)
+        existing = [c if isinstance(c, str) else c.name for c in client.list_collections()]
+        for name in existing:  # an older corpus or parameters: its vectors are useless now
+            if name.startswith(COLLECTION_PREFIX) and name != self.collection:
+                with contextlib.suppress(Exception):
+                    client.delete_collection(name)
+        if self.collection in existing:
+            count = client.get_collection(self.collection).count()
+            if count != len(self.chunks):  # interrupted fill: start again
+                client.delete_collection(self.collection)
+        store = Chroma(
+            client=client,
+            collection_name=self.collection,
+            embedding_function=naive_embeddings(self.settings),
+        )
+        if client.get_collection(self.collection).count() != len(self.chunks) and self.chunks:
+            docs = [Document(page_content=c.text,
+                             metadata={"chunk_id": c.chunk_id, "doc_id": c.doc_id,
+                                       "source": c.source, "start_index": c.start})
+                    for c in self.chunks]
+            store.add_documents(docs, ids=[c.chunk_id for c in self.chunks])
+        return store
+
+    # -------------------------------------------------------------- querying
+    def search(self, query: str, k: int = 5) -> list[NaiveHit]:
+        """Dense top-k; the score is Chroma's distance turned into a similarity (1 - d/2)."""
+        if not self.chunks:
+            return []
+        found = self.store.similarity_search_with_score(query, k=min(k, len(self.chunks)))
+        hits = []
+        for rank, (doc, distance) in enumerate(found, 1):
+            chunk = self.by_id.get(doc.metadata.get("chunk_id", ""))
+            if chunk is not None:
+                hits.append(NaiveHit(chunk, rank, 1.0 - float(distance) / 2))
+        return hits
+
+    def ask(self, question: str, history: Any = None, k: int | None = None,
+            **_ignored: Any) -> Answer:
+        """Top chunk's first two sentences, cited [1]; never refuses, never verifies."""
+        started = time.perf_counter()
+        hits = self.search(question, k or self.settings.k)
+        retrieve_ms = (time.perf_counter() - started) * 1000
+        t0 = time.perf_counter()
+        retrieved = [{"chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "rank": h.rank,
+                      "score": round(h.score, 5)} for h in hits]
+        sentences: list[Sentence] = []
+        citations: list[Citation] = []
+        if hits:
+            top = hits[0].chunk
+            spans = sentence_spans(top.text)[:2] or [(0, len(top.text))]
+            sentences = [Sentence(" ".join(top.text[s:e].split()), [1], True)
+                         for s, e in spans]
+            citations = [Citation(
+                n=1, doc_id=top.doc_id, title=top.title, section=top.section, page=top.page,
+                chunk_id=top.chunk_id, quote=top.text[spans[0][0] : spans[-1][1]].strip(),
+                score=round(hits[0].score, 4), text=top.text,
+            )]
+        timings = {"retrieve": round(retrieve_ms, 1),
+                   "generate": round((time.perf_counter() - t0) * 1000, 1),
+                   "total": round((time.perf_counter() - started) * 1000, 1)}
+        return Answer(
+            question=question, answer=render_answer(sentences), refused=False,
+            sentences=sentences, citations=citations, generator=GENERATOR_NAME,
+            timings_ms=timings, rewritten_query=question, retrieved=retrieved,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """What the report's config records about the baseline."""
+        return {"collection": self.collection, "chunks": len(self.chunks),
+                "documents": len({c.doc_id for c in self.chunks}),
+                "chunk_size": CHUNK_SIZE, "chunk_overlap": CHUNK_OVERLAP}

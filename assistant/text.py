@@ -1,0 +1,146 @@
+"""Small text utilities shared by retrieval, answering and verification.
+
+One definition of "sentence" and "content word" keeps the extractive generator, the citation
+verifier and the evaluation runner consistent with each other.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Sentence ends, semicolons that end clauses in lists, and line breaks.
+_UNIT_END = re.compile(
+    r"(?<![\s(]\d\.)(?<=[.!?])['’\")\]]*\s+(?=['‘\"(]?[A-Z0-9])|(?<=[:;])\s*\n+|\n+"
+)
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself
+    yourselves also may might must shall us tell say said please whether within without upon
+    via per etc ie eg will one two three four five six seven eight nine ten many much""".split()
+)
+# Words so common in this domain that matching them says little about answerability.
+GENERIC = frozenset(
+    """ofsted cafcass inspection inspections inspect inspector inspectors document documents
+    framework guidance statement new proposed""".split()
+)
+
+
+# Verbs and fillers of question phrasing: their absence from a passage says nothing about
+# whether the passage answers the question ("What does 'focused' mean?").
+QUESTION_WORDS = frozenset(
+    """mean means meant meaning use used using long last lasts give gives given get gets got come
+    comes check checks look looks looking follow follows treat treated call called way ways cover
+    covers covered whose believe believes talk talks lead leads sure happen happens happened apply
+    applies applied name named need needs every part put anything something kind kinds type types
+    know want make makes take takes find show shows going go goes exactly actually specific
+    specifically explain describe described said says according regarding relation relate related
+    thing things anyone someone people person expect expected""".split()
+)
+
+
+def normalise(text: str) -> str:
+    """Lowercase, unify quotes and dashes, collapse whitespace (for matching, not display)."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    text = text.replace("–", "-").replace("—", "-")
+    return " ".join(text.lower().split())
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    try:
+        import Stemmer
+
+        return Stemmer.Stemmer("english")
+    except ImportError:
+        return None
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    stemmer = _stemmer()
+    return stemmer.stemWord(word) if stemmer else word.rstrip("s")
+
+
+def content_terms(text: str, drop_generic: bool = False) -> list[str]:
+    """Stemmed content words in order (stop words removed)."""
+    words = _WORD.findall(normalise(text))
+    terms = [stem(w) for w in words if w not in STOPWORDS and len(w) > 1]
+    if drop_generic:
+        generic = {stem(g) for g in GENERIC | QUESTION_WORDS} | GENERIC | QUESTION_WORDS
+        terms = [t for t in terms if t not in generic]
+    return terms
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence or list line in `text`, trimmed, bullets excluded.
+
+    A line that stops mid-sentence and a following line that starts in lower case are one
+    sentence broken by PDF extraction, so they are joined (the span covers the break).
+    """
+    raw: list[tuple[int, int]] = []
+    pos = 0
+    for m in list(_UNIT_END.finditer(text)) + [None]:
+        end = m.start() if m else len(text)
+        piece = text[pos:end]
+        lead = len(piece) - len(piece.lstrip())
+        s, e = pos + lead, pos + len(piece.rstrip())
+        if text[s : s + 2] == "- ":
+            s += 2
+        if e > s and any(ch.isalnum() for ch in text[s:e]):
+            raw.append((s, e))
+        pos = m.end() if m else len(text)
+    spans: list[tuple[int, int]] = []
+    for s, e in raw:
+        if spans:
+            ps, pe = spans[-1]
+            gap = text[pe:s]
+            if (
+                text[pe - 1] not in ".!?:;'\"’)]"
+                and text[s].islower()
+                and "- " not in gap
+                and not text[ps - 2 : ps].startswith("-")
+                and gap.strip() == ""
+            ):
+                spans[-1] = (ps, e)
+                continue
+        spans.append((s, e))
+    return spans
+
+
+def split_answer_sentences(answer: str, with_items: bool = False) -> list[Any]:
+    """Sentences of a generated answer; a citation marker stays with the sentence before it.
+
+    With `with_items`, returns (sentence, is_list_item) pairs.
+    """
+    answer = answer.strip()
+    if not answer:
+        return []
+    parts = re.split(r"(?<=[.!?])((?:\s*\[\d+\])*)\s+(?=[\"'‘(]?[A-Z0-9-])|\n+", answer)
+    out: list[str] = []
+    buf = ""
+    for i, part in enumerate(parts):
+        if part is None:
+            continue
+        if i % 2 == 1:  # captured trailing markers belong to the previous sentence
+            buf += part
+            continue
+        if buf.strip():
+            out.append(buf.strip())
+        buf = part
+    if buf.strip():
+        out.append(buf.strip())
+    cleaned = [
+        (s.lstrip("-*• ").strip(), s.lstrip()[:1] in "-*•") for s in out if s.strip(" -*•")
+    ]
+    return cleaned if with_items else [s for s, _ in cleaned]

@@ -1,0 +1,151 @@
+"""Citation verification: every answer sentence must cite a provided passage that supports it.
+
+Used for every generator, so a small model's invented filler cannot pass as cited. Support is
+judged on content words (stemmed, stop words removed) against the best window of one or two
+sentences of the cited passage, with embedding similarity as a second opinion for paraphrases.
+Thresholds live in settings (`support_min_overlap`, `support_min_similarity`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.documents import Chunk
+from assistant.text import content_terms, normalise, sentence_spans, split_answer_sentences
+
+_MARKER = re.compile(r"\s*\[(\d+)\]")
+
+
+@dataclass
+class Support:
+    """How well one passage supports one sentence, and the verbatim span that does."""
+
+    overlap: float
+    similarity: float
+    start: int
+    end: int
+
+
+@dataclass
+class CheckedSentence:
+    """An answer sentence after verification."""
+
+    text: str
+    cited: list[int]  # source numbers as the generator gave them (valid ones only)
+    supported: bool
+    support: dict[int, Support] = field(default_factory=dict)
+    reason: str = ""
+    is_item: bool = False
+
+
+def parse_markers(sentence: str) -> tuple[str, list[int]]:
+    """Strip ``[n]`` markers from a sentence; returns the bare text and the numbers in order."""
+    numbers = [int(n) for n in _MARKER.findall(sentence)]
+    bare = _MARKER.sub("", sentence).strip()
+    bare = re.sub(r"\s+([.,;:!?])", r"\1", bare)
+    return bare, list(dict.fromkeys(numbers))
+
+
+def windows(text: str) -> list[tuple[int, int]]:
+    """Candidate quote spans: each sentence, and each pair of adjacent sentences."""
+    spans = sentence_spans(text)
+    pairs = [(a[0], b[1]) for a, b in zip(spans, spans[1:], strict=False)]
+    return spans + pairs
+
+
+def best_support(sentence: str, chunk: Chunk) -> Support:
+    """The span of `chunk` whose content words cover most of the sentence's content words."""
+    terms = set(content_terms(sentence))
+    best = Support(0.0, 0.0, 0, len(chunk.text))
+    if not terms:
+        return best
+    best_len = 1 << 30
+    for s, e in windows(chunk.text):
+        covered = len(terms & set(content_terms(chunk.text[s:e]))) / len(terms)
+        if covered > best.overlap or (covered == best.overlap and e - s < best_len):
+            best, best_len = Support(covered, 0.0, s, e), e - s
+    return best
+
+
+class Verifier:
+    """Checks sentences against the numbered passages that were given to the generator."""
+
+    def __init__(
+        self,
+        min_overlap: float,
+        min_similarity: float,
+        encode: Callable[[list[str]], np.ndarray] | None = None,
+    ):
+        self.min_overlap = min_overlap
+        self.min_similarity = min_similarity
+        self.encode = encode
+
+    def _similarity(self, sentence: str, chunk: Chunk, sup: Support) -> float:
+        if self.encode is None:
+            return 0.0
+        vecs = self.encode([sentence, chunk.text[sup.start : sup.end]])
+        return float(np.dot(vecs[0], vecs[1]))
+
+    def supports(self, sentence: str, chunk: Chunk) -> Support:
+        sup = best_support(sentence, chunk)
+        if sup.overlap < self.min_overlap and sup.overlap >= self.min_overlap / 2:
+            sup.similarity = self._similarity(sentence, chunk, sup)
+        return sup
+
+    def is_supported(self, sup: Support) -> bool:
+        return sup.overlap >= self.min_overlap or (
+            sup.similarity >= self.min_similarity and sup.overlap >= self.min_overlap / 2
+        )
+
+    def check(self, answer: str, sources: dict[int, Chunk]) -> list[CheckedSentence]:
+        """Verify each sentence of `answer`; citations to unknown numbers are dropped.
+
+        A sentence with no valid citation may still be kept when one provided passage clearly
+        supports it (it is then cited to that passage), because small models often forget the
+        marker; a sentence no passage supports is marked unsupported.
+        """
+        checked: list[CheckedSentence] = []
+        for raw, is_item in split_answer_sentences(answer, with_items=True):
+            bare, numbers = parse_markers(raw)
+            if not any(ch.isalnum() for ch in bare):
+                continue
+            valid = [n for n in numbers if n in sources]
+            result = CheckedSentence(bare, valid, False, is_item=is_item)
+            if len(content_terms(bare)) == 0:
+                result.reason = "no content"
+                checked.append(result)
+                continue
+            for n in valid:
+                result.support[n] = self.supports(bare, sources[n])
+            good = [n for n in valid if self.is_supported(result.support[n])]
+            if not good:
+                # try the other passages before giving up (wrong or missing marker)
+                for n, chunk in sources.items():
+                    if n in valid:
+                        continue
+                    sup = self.supports(bare, chunk)
+                    if sup.overlap >= max(self.min_overlap, 0.7) or (
+                        self.is_supported(sup) and not valid
+                    ):
+                        result.support[n] = sup
+                        good = [n]
+                        result.reason = "citation added by verification"
+                        break
+            if good:
+                result.cited = good
+                result.supported = True
+            else:
+                result.reason = result.reason or (
+                    "no citation" if not valid else "not supported by the cited passage"
+                )
+            checked.append(result)
+        return checked
+
+
+def quote_in_chunk(quote: str, chunk_text: str) -> bool:
+    """True when `quote` is a verbatim (whitespace-normalised) substring of the chunk."""
+    return normalise(quote) in normalise(chunk_text)
