@@ -157,10 +157,12 @@ class Assistant:
         draft = ""
         if not weak:
             if name == "extractive":
-                draft = self._extractive(query, hits)
+                draft = self._extractive(query, hits, focus=text if query != text else "")
                 for sentence in re.split(r"(?<=\])\s+", draft):
                     yield sentence + " "
             else:
+                # small local models handle a few passages far better than many
+                sources = dict(list(sources.items())[: self.settings.llm_sources])
                 chunks: list[str] = []
                 for delta in self._llm_stream(name, text, query, sources):
                     chunks.append(delta)
@@ -226,8 +228,8 @@ class Assistant:
             return ""
         return out
 
-    def _extractive(self, query: str, hits: list[Hit]) -> str:
-        units = score_units(query, hits, self.retriever.index, self.retriever.embedder)
+    def _extractive(self, query: str, hits: list[Hit], focus: str = "") -> str:
+        units = score_units(query, hits, self.retriever.index, self.retriever.embedder, focus)
         chosen = select_units(query, units, self.settings.max_answer_sentences)
         return compose(chosen)
 
@@ -237,7 +239,8 @@ class Assistant:
 
         system = load_prompt(self._prompts, "system")
         asked = question if query == question else f"{question} (in context: {query})"
-        user = render(load_prompt(self._prompts, "answer"), sources=format_sources(sources),
+        user = render(load_prompt(self._prompts, "answer"),
+                      sources=format_sources(sources, self.settings.llm_source_chars),
                       question=asked)
         yield from stream_chat(chat_model(self.settings, name), system, user, self.settings, name)
 
@@ -271,7 +274,7 @@ class Assistant:
                             n=numbers[n], doc_id=hit.chunk.doc_id, title=hit.chunk.title,
                             section=hit.chunk.section, page=hit.chunk.page,
                             chunk_id=hit.chunk.chunk_id,
-                            quote=hit.chunk.text[sup.start : sup.end].strip(),
+                            quote=" ".join(hit.chunk.text[sup.start : sup.end].split()),
                             score=round(float(hit.dense_score or hit.score), 4),
                             text=hit.chunk.text,
                         ))

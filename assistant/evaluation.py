@@ -759,8 +759,10 @@ def summary_table(report: dict[str, Any], comparison: dict[str, Any] | None = No
                           fmt_delta(metric.key, d["delta"]))
         else:
             table.add_row(metric.key, fmt(metric.key, summary.get(metric.key)))
-    counts = ", ".join(f"{key[2:]} {summary.get(key, 0)}" for key in COUNT_KEYS)
-    table.caption = f"questions: {counts}"
+    table.add_section()
+    for key in COUNT_KEYS:
+        value = str(summary.get(key, 0))
+        table.add_row(key, *([""] * 2 if comparison else []), value)
     return table
 
 
@@ -812,6 +814,8 @@ def eval_command(
 
     err = Console(stderr=True)
     stdout = Console(highlight=False)
+    if not stdout.is_terminal:  # piped or captured: do not squeeze the tables to 80 columns
+        stdout.width = max(stdout.width, 140)
     try:
         bounds = parse_fail_under(list(fail_under or []))
     except ValueError as exc:

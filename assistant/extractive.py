@@ -69,9 +69,14 @@ def _stored_vectors(index: Index, hits: list[Hit]) -> dict[tuple[int, int], np.n
 
 
 def score_units(
-    question: str, hits: list[Hit], index: Index, embedder: object
+    question: str, hits: list[Hit], index: Index, embedder: object, focus: str = ""
 ) -> list[Unit]:
-    """All candidate units of the hits, scored against the question."""
+    """All candidate units of the hits, scored against the question.
+
+    `focus` is the user's own words when `question` was rewritten from a follow-up: the
+    follow-up's new subject ("What about the workforce?") must weigh more than the terms
+    carried over from earlier turns.
+    """
     units = [u for n, hit in enumerate(hits, 1) for u in _units(n, hit)]
     if not units:
         return []
@@ -84,10 +89,13 @@ def score_units(
     qvec = np.asarray(embedder.embed_query(question), dtype=np.float32)  # type: ignore[attr-defined]
     q_all = set(content_terms(question))
     q_terms = set(content_terms(question, drop_generic=True)) or q_all
+    f_terms = set(content_terms(focus, drop_generic=True)) if focus else set()
     for u in units:
         u.cosine = float(np.dot(stored[(u.source, u.start)], qvec))
         terms = set(content_terms(u.text))
         u.overlap = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
+        if f_terms:
+            u.overlap = 0.4 * u.overlap + 0.6 * len(f_terms & terms) / len(f_terms)
         rank_prior = 1.0 / (1 + 0.5 * (u.source - 1))
         u.score = (0.55 * u.cosine + 0.35 * u.overlap + 0.10 * rank_prior) * _form(
             u, terms - q_all, hits[u.source - 1]

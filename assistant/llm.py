@@ -56,7 +56,7 @@ class LocalServer:
         params = xllamacpp.CommonParams()
         params.model.path = model_path
         params.n_ctx = n_ctx
-        params.hostname = "127.0.0.1"
+        params.hostnames = ["127.0.0.1"]  # never listen beyond loopback
         params.port = _free_port()
         threads = max(1, min(4, os.cpu_count() or 1))
         params.cpuparams.n_threads = threads
@@ -64,7 +64,7 @@ class LocalServer:
         params.n_parallel = 1
         params.verbosity = -1
         self._server = xllamacpp.Server(params)
-        self.base_url = f"http://127.0.0.1:{params.port}/v1"
+        self.base_url = f"{self._server.listening_address.rstrip('/')}/v1"
 
     @classmethod
     def get(cls, model_path: str, n_ctx: int) -> LocalServer:

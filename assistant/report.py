@@ -135,10 +135,11 @@ def write_reports(report: dict[str, Any], out: Path, compare: dict[str, Any] | N
     if compare is not None:
         data["comparison"] = compare_reports(compare, report)
     chart = out / "chart.png"
+    paths = [out / "report.json", out / "report.md", out / "report.html", chart]
+    # the JSON first: it is the record of a long run and everything else can be re-rendered
+    paths[0].write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     png = render_chart(data)
     chart.write_bytes(png)
-    paths = [out / "report.json", out / "report.md", out / "report.html", chart]
-    paths[0].write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     paths[1].write_text(render_markdown(data, chart_name=chart.name), encoding="utf-8")
     paths[2].write_text(render_html(data, png), encoding="utf-8")
     return paths
@@ -178,8 +179,7 @@ def render_markdown(report: dict[str, Any], chart_name: str = "chart.png") -> st
     lines = ["# Evaluation report", ""]
     lines += [f"- **{k}:** {_md_cell(v)}" for k, v in _config_lines(report.get("config", {}))]
     lines += ["", "## Summary", ""]
-    counts = ", ".join(f"{k[2:]} {summary.get(k, 0)}" for k in COUNT_KEYS)
-    lines += [f"Questions: {counts}.", ""]
+    lines += [_counts(summary), ""]
     if comparison:
         rows = [[m.label, fmt(m.key, d["old"]), fmt(m.key, d["new"]), fmt_delta(m.key, d["delta"])]
                 for m in METRICS for d in [comparison["summary"][m.key]]]
@@ -217,6 +217,12 @@ def render_markdown(report: dict[str, Any], chart_name: str = "chart.png") -> st
     lines += _md_table(["Question", "Category", "Answerable", "Refused", "Relevant ranks",
                         "Fact recall", "Facts missed", "ms"], rows)
     return "\n".join(lines) + "\n"
+
+
+def _counts(summary: dict[str, Any]) -> str:
+    return (f"{summary.get('n_questions', 0)} questions: {summary.get('n_answerable', 0)} "
+            f"answerable, {summary.get('n_unanswerable', 0)} unanswerable, "
+            f"{summary.get('n_errors', 0)} errors.")
 
 
 def _yes_no(value: Any) -> str:
@@ -277,8 +283,7 @@ def render_html(report: dict[str, Any], chart_png: bytes | None = None) -> str:
                              [[_e(k), _e(v)] for k, v in _config_lines(report.get("config", {}))],
                              numeric_from=99))
     parts.append("<h2>Summary</h2>")
-    counts = ", ".join(f"{k[2:]} {summary.get(k, 0)}" for k in COUNT_KEYS)
-    parts.append(f"<p>Questions: {_e(counts)}.</p>")
+    parts.append(f"<p>{_e(_counts(summary))}</p>")
     if comparison:
         rows = [[_e(m.label), _e(fmt(m.key, d["old"])), _e(fmt(m.key, d["new"])),
                  _delta_html(m.key, d["delta"])]
@@ -367,7 +372,8 @@ def _question_html(q: dict[str, Any]) -> str:
                                 numeric_from=99))
     if q.get("sentences"):
         rows = [[_e(s.get("text")), _e(",".join(map(str, s.get("citations") or []))),
-                 _e(_yes_no(s.get("faithful"))), _e(f"{s.get('support', 0):.2f}")]
+                 _e(_yes_no(s.get("faithful"))),
+                 _e("–" if s.get("support") is None else f"{s['support']:.2f}")]
                 for s in q["sentences"]]
         body.append(_html_table(["Sentence", "Cites", "Faithful", "Term support"], rows,
                                 numeric_from=99))

@@ -67,6 +67,8 @@ class Settings:
     llm_max_tokens: int = 256
     llm_temperature: float = 0.0
     llm_timeout: float = 120.0
+    llm_sources: int = 4
+    llm_source_chars: int = 700
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "local"
     openai_api_key: str = "not-needed"

@@ -13,9 +13,7 @@ from typing import Any
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # Sentence ends, semicolons that end clauses in lists, and line breaks.
-_UNIT_END = re.compile(
-    r"(?<![\s(]\d\.)(?<=[.!?])['’\")\]]*\s+(?=['‘\"(]?[A-Z0-9])|(?<=[:;])\s*\n+|\n+"
-)
+_UNIT_END = re.compile(r"(?<![\s(]\d\.)(?<=[.!?])['’\")\]]*[ \t]+(?=['‘\"(]?[A-Z0-9])")
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before
@@ -89,17 +87,24 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     sentence broken by PDF extraction, so they are joined (the span covers the break).
     """
     raw: list[tuple[int, int]] = []
-    pos = 0
-    for m in list(_UNIT_END.finditer(text)) + [None]:
-        end = m.start() if m else len(text)
-        piece = text[pos:end]
-        lead = len(piece) - len(piece.lstrip())
-        s, e = pos + lead, pos + len(piece.rstrip())
-        if text[s : s + 2] == "- ":
-            s += 2
-        if e > s and any(ch.isalnum() for ch in text[s:e]):
-            raw.append((s, e))
-        pos = m.end() if m else len(text)
+    for line in re.finditer(r"[^\n]+", text):
+        ls, le = line.start(), line.end()
+        stripped = line.group().lstrip()
+        if stripped.startswith("- "):  # a list item stays one unit, however many sentences
+            s = ls + (len(line.group()) - len(stripped)) + 2
+            e = ls + len(line.group().rstrip())
+            if e > s and any(ch.isalnum() for ch in text[s:e]):
+                raw.append((s, e))
+            continue
+        pos = ls
+        for m in [*_UNIT_END.finditer(text, ls, le), None]:
+            end = m.start() if m else le
+            piece = text[pos:end]
+            lead = len(piece) - len(piece.lstrip())
+            s, e = pos + lead, pos + len(piece.rstrip())
+            if e > s and any(ch.isalnum() for ch in text[s:e]):
+                raw.append((s, e))
+            pos = m.end() if m else le
     spans: list[tuple[int, int]] = []
     for s, e in raw:
         if spans:

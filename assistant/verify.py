@@ -42,6 +42,29 @@ class CheckedSentence:
     is_item: bool = False
 
 
+_CLAIM_SPLIT = re.compile(r"((?:\s*\[\d+\])+)")
+_ENUM = re.compile(r"^\s*(?:\d{1,2}[.)]|[a-z][.)])\s+|(?:^|(?<=\s))\d{1,2}[.)]\s*$")
+
+
+def claims(sentence: str) -> list[str]:
+    """Split a sentence at citation markers that sit mid-sentence.
+
+    "A [1]; B [2]." is two claims, each to be checked against its own source: otherwise one
+    well-supported clause could carry an invented one through verification.
+    """
+    parts = _CLAIM_SPLIT.split(sentence)
+    out: list[str] = []
+    for i in range(0, len(parts), 2):
+        text = parts[i]
+        marks = parts[i + 1] if i + 1 < len(parts) else ""
+        text = _ENUM.sub("", text).strip(" ;,")
+        if any(ch.isalnum() for ch in text):
+            out.append(f"{text} {marks.strip()}".strip())
+        elif out and marks:
+            out[-1] = f"{out[-1]} {marks.strip()}"
+    return out or [sentence]
+
+
 def parse_markers(sentence: str) -> tuple[str, list[int]]:
     """Strip ``[n]`` markers from a sentence; returns the bare text and the numbers in order."""
     numbers = [int(n) for n in _MARKER.findall(sentence)]
@@ -109,16 +132,19 @@ class Verifier:
         marker; a sentence no passage supports is marked unsupported.
         """
         checked: list[CheckedSentence] = []
-        for raw, is_item in split_answer_sentences(answer, with_items=True):
+        pieces = [
+            (claim, is_item)
+            for sentence, is_item in split_answer_sentences(answer, with_items=True)
+            for claim in claims(sentence)
+        ]
+        for raw, is_item in pieces:
             bare, numbers = parse_markers(raw)
             if not any(ch.isalnum() for ch in bare):
                 continue
             valid = [n for n in numbers if n in sources]
             result = CheckedSentence(bare, valid, False, is_item=is_item)
             if len(content_terms(bare)) == 0:
-                result.reason = "no content"
-                checked.append(result)
-                continue
+                continue  # enumeration numbers, stray punctuation: nothing to verify or show
             for n in valid:
                 result.support[n] = self.supports(bare, sources[n])
             good = [n for n in valid if self.is_supported(result.support[n])]
