@@ -233,15 +233,18 @@ class Assistant:
         chosen = select_units(query, units, self.settings.max_answer_sentences)
         return compose(chosen)
 
-    def _llm_stream(self, name: str, question: str, query: str, sources: dict[int, Chunk]
-                    ) -> Iterator[str]:
+    def _llm_stream(
+        self, name: str, question: str, query: str, sources: dict[int, Chunk]
+    ) -> Iterator[str]:
         from assistant.llm import chat_model, stream_chat
 
         system = load_prompt(self._prompts, "system")
         asked = question if query == question else f"{question} (in context: {query})"
-        user = render(load_prompt(self._prompts, "answer"),
-                      sources=format_sources(sources, self.settings.llm_source_chars),
-                      question=asked)
+        user = render(
+            load_prompt(self._prompts, "answer"),
+            sources=format_sources(sources, self.settings.llm_source_chars),
+            question=asked,
+        )
         yield from stream_chat(chat_model(self.settings, name), system, user, self.settings, name)
 
     @property
@@ -256,8 +259,16 @@ class Assistant:
             encode=embedder.encode,
         )
 
-    def _assemble(self, question: str, name: str, query: str, notice: str, hits: list[Hit],
-                  checked: list[CheckedSentence], weak: str) -> Answer:
+    def _assemble(
+        self,
+        question: str,
+        name: str,
+        query: str,
+        notice: str,
+        hits: list[Hit],
+        checked: list[CheckedSentence],
+        weak: str,
+    ) -> Answer:
         numbers: dict[int, int] = {}
         citations: list[Citation] = []
         sentences: list[Sentence] = []
@@ -270,33 +281,78 @@ class Assistant:
                         numbers[n] = len(numbers) + 1
                         hit = hit_by_n[n]
                         sup = cs.support[n]
-                        citations.append(Citation(
-                            n=numbers[n], doc_id=hit.chunk.doc_id, title=hit.chunk.title,
-                            section=hit.chunk.section, page=hit.chunk.page,
-                            chunk_id=hit.chunk.chunk_id,
-                            quote=" ".join(hit.chunk.text[sup.start : sup.end].split()),
-                            score=round(float(hit.dense_score or hit.score), 4),
-                            text=hit.chunk.text,
-                        ))
+                        citations.append(
+                            Citation(
+                                n=numbers[n],
+                                doc_id=hit.chunk.doc_id,
+                                title=hit.chunk.title,
+                                section=hit.chunk.section,
+                                page=hit.chunk.page,
+                                chunk_id=hit.chunk.chunk_id,
+                                quote=" ".join(hit.chunk.text[sup.start : sup.end].split()),
+                                score=round(float(hit.dense_score or hit.score), 4),
+                                text=hit.chunk.text,
+                            )
+                        )
                     shown.append(numbers[n])
             is_item = cs.text != "" and cs.is_item
             sentences.append(Sentence(cs.text, shown, cs.supported, is_item, cs.reason))
         supported = [s for s in sentences if s.supported]
         closest = [
-            {"doc_id": h.chunk.doc_id, "title": h.chunk.title, "section": h.chunk.section,
-             "page": h.chunk.page, "chunk_id": h.chunk.chunk_id,
-             "text": h.chunk.text[:400], "score": round(float(h.dense_score or h.score), 4)}
+            {
+                "doc_id": h.chunk.doc_id,
+                "title": h.chunk.title,
+                "section": h.chunk.section,
+                "page": h.chunk.page,
+                "chunk_id": h.chunk.chunk_id,
+                "text": h.chunk.text[:400],
+                "score": round(float(h.dense_score or h.score), 4),
+            }
             for h in hits[:3]
         ]
-        retrieved = [{"chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "rank": h.rank,
-                      "score": round(h.score, 5)} for h in hits]
+        retrieved = [
+            {
+                "chunk_id": h.chunk.chunk_id,
+                "doc_id": h.chunk.doc_id,
+                "rank": h.rank,
+                "score": round(h.score, 5),
+            }
+            for h in hits
+        ]
         if weak or not supported:
-            reason = weak or ("no sentence of the draft answer was supported by the passages"
-                              if checked else "nothing relevant found in the passages")
-            return Answer(question, REFUSAL, True, sentences, [], name, {}, query, notice,
-                          closest, reason, retrieved)
-        return Answer(question, render_answer(supported), False, sentences, citations, name, {},
-                      query, notice, [], "", retrieved)
+            reason = weak or (
+                "no sentence of the draft answer was supported by the passages"
+                if checked
+                else "nothing relevant found in the passages"
+            )
+            return Answer(
+                question,
+                REFUSAL,
+                True,
+                sentences,
+                [],
+                name,
+                {},
+                query,
+                notice,
+                closest,
+                reason,
+                retrieved,
+            )
+        return Answer(
+            question,
+            render_answer(supported),
+            False,
+            sentences,
+            citations,
+            name,
+            {},
+            query,
+            notice,
+            [],
+            "",
+            retrieved,
+        )
 
     def _trace(self, answer: Answer, result: SearchResult) -> None:
         if not self.settings.trace:

@@ -61,9 +61,7 @@ class BM25Index:
         model = bm25s.BM25.load(str(folder), mmap=False, show_progress=False)
         return cls(model, size)
 
-    def search(
-        self, query: str, n: int, mask: np.ndarray | None = None
-    ) -> list[tuple[int, float]]:
+    def search(self, query: str, n: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top `n` (position, score) pairs with a positive score, optionally masked."""
         if self.model is None or n <= 0:
             return []

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from assistant.settings import Settings, SettingsError, load_settings
 
@@ -38,15 +37,23 @@ def run_index(settings: Settings, rebuild: bool = False, quiet: bool = False) ->
     """Build or update the index with a progress bar; returns the BuildReport."""
     from assistant.index import IndexProblem, build_index
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("{task.fields[detail]}"))
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}"),
+    )
     with Progress(*columns, console=console, transient=True, disable=quiet) as bar:
         tasks: dict[str, Any] = {}
 
         def progress(stage: str, done: int, total: int, detail: str) -> None:
             if stage not in tasks:
-                label = {"documents": "Documents", "embedding": "Embedding chunks",
-                         "bm25": "BM25 index"}.get(stage, stage)
+                label = {
+                    "documents": "Documents",
+                    "embedding": "Embedding chunks",
+                    "bm25": "BM25 index",
+                }.get(stage, stage)
                 tasks[stage] = bar.add_task(label, total=total or 1, detail="")
             bar.update(tasks[stage], completed=done, total=total or 1, detail=detail[:40])
 
@@ -135,8 +142,9 @@ def search(
     for hit in result.hits:
         c = hit.chunk
         page = f", page {c.page}" if c.page else ""
-        out.print(f"[bold]{hit.rank}.[/] score {hit.score:.4f}  [cyan]{c.doc_id}[/]  "
-                  f"§ {c.section}{page}")
+        out.print(
+            f"[bold]{hit.rank}.[/] score {hit.score:.4f}  [cyan]{c.doc_id}[/]  § {c.section}{page}"
+        )
         out.print("   " + c.text.replace("\n", "\n   ") + "\n")
 
 
@@ -166,8 +174,12 @@ def _print_answer(answer: Any) -> None:
 @app.command()
 def ask(
     question: str,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the answer object as JSON.")] = False,
-    generator: Annotated[str | None, typer.Option(help="extractive, local, openai or ollama.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the answer object as JSON.")
+    ] = False,
+    generator: Annotated[
+        str | None, typer.Option(help="extractive, local, openai or ollama.")
+    ] = None,
     history: Annotated[Path | None, typer.Option(help="JSON file of earlier turns.")] = None,
     k: Annotated[int | None, typer.Option("--k", help="Passages to retrieve.")] = None,
     retriever: Annotated[str | None, typer.Option(help="hybrid, dense or bm25.")] = None,
@@ -199,8 +211,9 @@ def ask(
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 7860).")] = None,
-    insecure: Annotated[bool, typer.Option("--insecure", help="Allow a non-local bind "
-                                           "without auth.")] = False,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Allow a non-local bind without auth.")
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Serve the chat page (builds or updates the index first if it is stale)."""
@@ -221,8 +234,12 @@ def eval_(
     retriever: Annotated[str, typer.Option(help="hybrid, dense, bm25 or naive.")] = "hybrid",
     generator: Annotated[str | None, typer.Option(help="Generator to evaluate.")] = None,
     k: Annotated[int, typer.Option("--k")] = 5,
-    fail_under: Annotated[list[str] | None, typer.Option(
-        "--fail-under", help="METRIC=VALUE; exit non-zero when below (latency: above).")] = None,
+    fail_under: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-under", help="METRIC=VALUE; exit non-zero when below (latency: above)."
+        ),
+    ] = None,
     compare: Annotated[Path | None, typer.Option(help="Earlier report.json to compare.")] = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -230,8 +247,16 @@ def eval_(
     from assistant.evaluation import eval_command
 
     settings = _settings(config)
-    code = eval_command(sets, out=out_dir, retriever=retriever, generator=generator, k=k,
-                        fail_under=fail_under or [], compare=compare, settings=settings)
+    code = eval_command(
+        sets,
+        out=out_dir,
+        retriever=retriever,
+        generator=generator,
+        k=k,
+        fail_under=fail_under or [],
+        compare=compare,
+        settings=settings,
+    )
     raise typer.Exit(code)
 
 

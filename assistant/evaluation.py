@@ -54,8 +54,16 @@ from assistant.report import COUNT_KEYS, METRIC_BY_KEY, METRICS, write_reports
 from assistant.text import content_terms, normalise
 
 __all__ = [
-    "QuestionSetError", "Question", "QuestionSet", "load_question_set", "run_eval",
-    "write_reports", "check_fail_under", "parse_fail_under", "eval_command", "summarise",
+    "QuestionSetError",
+    "Question",
+    "QuestionSet",
+    "load_question_set",
+    "run_eval",
+    "write_reports",
+    "check_fail_under",
+    "parse_fail_under",
+    "eval_command",
+    "summarise",
 ]
 
 RETRIEVERS = ("hybrid", "dense", "bm25", "naive")
@@ -136,8 +144,9 @@ def load_question_set(path: Path) -> QuestionSet:
     return QuestionSet(name=name, path=path, questions=questions)
 
 
-def _parse_question(path: Path, pos: int, item: Any, set_name: str, seen: dict[str, int]
-                    ) -> Question:
+def _parse_question(
+    path: Path, pos: int, item: Any, set_name: str, seen: dict[str, int]
+) -> Question:
     qid: str | None = None
 
     def fail(field_name: str, problem: str) -> QuestionSetError:
@@ -174,9 +183,17 @@ def _parse_question(path: Path, pos: int, item: Any, set_name: str, seen: dict[s
     evidence = _text_list(item.get("evidence"), "evidence", fail)
     facts = _facts(item.get("facts"), fail)
     history = _history(item.get("history"), fail)
-    return Question(id=qid, question=text.strip(), set=set_name, category=category.strip(),
-                    answerable=answerable, sources=sources, evidence=evidence, facts=facts,
-                    history=history)
+    return Question(
+        id=qid,
+        question=text.strip(),
+        set=set_name,
+        category=category.strip(),
+        answerable=answerable,
+        sources=sources,
+        evidence=evidence,
+        facts=facts,
+        history=history,
+    )
 
 
 def _text(value: Any) -> str | None:
@@ -232,8 +249,9 @@ def _history(value: Any, fail: Callable[[str, str], Exception]) -> list[dict[str
         if not isinstance(turn, dict):
             raise fail("history", f"item {i} must be a {{role, content}} mapping")
         if turn.get("role") not in ROLES:
-            raise fail("history", f"item {i}: role must be 'user' or 'assistant', "
-                                  f"not {turn.get('role')!r}")
+            raise fail(
+                "history", f"item {i}: role must be 'user' or 'assistant', not {turn.get('role')!r}"
+            )
         if not isinstance(turn.get("content"), str):
             raise fail("history", f"item {i}: content must be text")
         out.append({"role": turn["role"], "content": turn["content"]})
@@ -289,8 +307,9 @@ def fact_present(fact: str | list[str], normalised_answer: str) -> bool:
     return any(_fact_pattern(alt).search(normalised_answer) for alt in alternatives)
 
 
-def match_facts(facts: list[str | list[str]], answer: str
-                ) -> tuple[list[str | list[str]], list[str | list[str]]]:
+def match_facts(
+    facts: list[str | list[str]], answer: str
+) -> tuple[list[str | list[str]], list[str | list[str]]]:
     """(found, missed) fact items; citation markers are removed before matching."""
     body = normalise(_MARKERS.sub("", answer))
     found = [f for f in facts if fact_present(f, body)]
@@ -309,8 +328,9 @@ def term_support(sentence: str, passages: list[str]) -> float | None:
     return len(terms & available) / len(terms)
 
 
-def is_faithful(sentence: str, passages: list[str], threshold: float = FAITHFUL_MIN_TERMS
-                ) -> bool | None:
+def is_faithful(
+    sentence: str, passages: list[str], threshold: float = FAITHFUL_MIN_TERMS
+) -> bool | None:
     """The evaluation's own support check (independent of the answer-time verifier)."""
     support = term_support(sentence, passages)
     return None if support is None else support >= threshold
@@ -354,15 +374,21 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "hit@5": _mean(r.get("hit@5") for r in answerable),
         "mrr@5": _mean(r.get("rr@5") for r in answerable),
         "ndcg@5": _mean(r.get("ndcg@5") for r in answerable),
-        "citation_precision": _ratio(sum(r["n_relevant_citations"] for r in answered),
-                                     sum(r["n_citations"] for r in answered)),
+        "citation_precision": _ratio(
+            sum(r["n_relevant_citations"] for r in answered),
+            sum(r["n_citations"] for r in answered),
+        ),
         "citation_recall": _mean(r["n_relevant_citations"] > 0 for r in ans_mode),
-        "fact_recall": _ratio(sum(len(r["facts_found"]) for r in ans_mode),
-                              sum(len(r["facts"]) for r in ans_mode)),
-        "faithfulness": _ratio(sum(r["n_faithful"] for r in answered_mode),
-                               sum(r["n_sentences_checked"] for r in answered_mode)),
-        "quoted_span_alignment": _ratio(sum(r["n_aligned"] for r in answered_mode),
-                                        sum(r["n_quotes"] for r in answered_mode)),
+        "fact_recall": _ratio(
+            sum(len(r["facts_found"]) for r in ans_mode), sum(len(r["facts"]) for r in ans_mode)
+        ),
+        "faithfulness": _ratio(
+            sum(r["n_faithful"] for r in answered_mode),
+            sum(r["n_sentences_checked"] for r in answered_mode),
+        ),
+        "quoted_span_alignment": _ratio(
+            sum(r["n_aligned"] for r in answered_mode), sum(r["n_quotes"] for r in answered_mode)
+        ),
         "refusal_accuracy": _mean(r.get("refused") for r in unanswerable),
         "false_refusal_rate": _mean(r.get("refused") for r in answerable),
         "latency_ms_p50": None if p50 is None else round(p50, 1),
@@ -384,100 +410,198 @@ def by_category(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 # ----------------------------------------------------------------------------- scoring
 def _base_row(q: Question) -> dict[str, Any]:
-    return {"id": q.id, "set": q.set, "category": q.category, "question": q.question,
-            "answerable": q.answerable, "sources": q.sources, "evidence": q.evidence,
-            "facts": q.facts, "history": q.history}
+    return {
+        "id": q.id,
+        "set": q.set,
+        "category": q.category,
+        "question": q.question,
+        "answerable": q.answerable,
+        "sources": q.sources,
+        "evidence": q.evidence,
+        "facts": q.facts,
+        "history": q.history,
+    }
 
 
-def score_retrieval(q: Question, retrieved: list[dict[str, Any]],
-                    chunk_text: Callable[[str], str | None], n_relevant: int) -> dict[str, Any]:
+def score_retrieval(
+    q: Question,
+    retrieved: list[dict[str, Any]],
+    chunk_text: Callable[[str], str | None],
+    n_relevant: int,
+) -> dict[str, Any]:
     """Retrieval fields of a row from the ranking used ({chunk_id, doc_id, rank} entries)."""
     ranked = []
     for pos, entry in enumerate(retrieved, 1):
         text = chunk_text(entry["chunk_id"])
         relevant = text is not None and is_relevant(entry["doc_id"], text, q.sources, q.evidence)
-        ranked.append({"rank": entry.get("rank", pos), "doc_id": entry["doc_id"],
-                       "chunk_id": entry["chunk_id"], "relevant": relevant})
+        ranked.append(
+            {
+                "rank": entry.get("rank", pos),
+                "doc_id": entry["doc_id"],
+                "chunk_id": entry["chunk_id"],
+                "relevant": relevant,
+            }
+        )
     ranks = relevant_ranks(r["relevant"] for r in ranked)
-    row: dict[str, Any] = {"retrieved": ranked, "relevant_ranks": ranks,
-                           "n_relevant_in_corpus": n_relevant}
+    row: dict[str, Any] = {
+        "retrieved": ranked,
+        "relevant_ranks": ranks,
+        "n_relevant_in_corpus": n_relevant,
+    }
     if q.answerable:
-        row.update({"hit@1": hit_at(ranks, 1), "hit@5": hit_at(ranks, 5),
-                    "rr@5": round(mrr_at(ranks, 5), 4),
-                    "ndcg@5": round(ndcg_at(ranks, 5, n_relevant), 4)})
+        row.update(
+            {
+                "hit@1": hit_at(ranks, 1),
+                "hit@5": hit_at(ranks, 5),
+                "rr@5": round(mrr_at(ranks, 5), 4),
+                "ndcg@5": round(ndcg_at(ranks, 5, n_relevant), 4),
+            }
+        )
     else:
         row.update({"hit@1": None, "hit@5": None, "rr@5": None, "ndcg@5": None})
     return row
 
 
-def score_answer(q: Question, answer: Any, chunk_text: Callable[[str], str | None],
-                 n_relevant: int, latency_ms: float) -> dict[str, Any]:
+def score_answer(
+    q: Question,
+    answer: Any,
+    chunk_text: Callable[[str], str | None],
+    n_relevant: int,
+    latency_ms: float,
+) -> dict[str, Any]:
     """One per-question row from an `assistant.answer.Answer` (or the naive baseline's)."""
     row = _base_row(q)
-    row.update({"rewritten_query": answer.rewritten_query, "answer": answer.answer,
-                "refused": bool(answer.refused), "refusal_reason": answer.refusal_reason,
-                "generator": answer.generator, "error": None})
+    row.update(
+        {
+            "rewritten_query": answer.rewritten_query,
+            "answer": answer.answer,
+            "refused": bool(answer.refused),
+            "refusal_reason": answer.refusal_reason,
+            "generator": answer.generator,
+            "error": None,
+        }
+    )
     row.update(score_retrieval(q, answer.retrieved, chunk_text, n_relevant))
     texts = {c.n: (c.text or chunk_text(c.chunk_id) or "") for c in answer.citations}
     citations = []
     for c in answer.citations:
         relevant = q.answerable and is_relevant(c.doc_id, texts[c.n], q.sources, q.evidence)
-        citations.append({"n": c.n, "doc_id": c.doc_id, "chunk_id": c.chunk_id, "quote": c.quote,
-                          "relevant": relevant, "aligned": quote_aligned(c.quote, texts[c.n])})
+        citations.append(
+            {
+                "n": c.n,
+                "doc_id": c.doc_id,
+                "chunk_id": c.chunk_id,
+                "quote": c.quote,
+                "relevant": relevant,
+                "aligned": quote_aligned(c.quote, texts[c.n]),
+            }
+        )
     shown = [] if answer.refused else [s for s in answer.sentences if s.supported]
     sentences = []
     for s in shown:
         passages = [texts[n] for n in s.citations if n in texts]
         support = term_support(s.text, passages)
-        sentences.append({"text": s.text, "citations": list(s.citations),
-                          "support": None if support is None else round(support, 3),
-                          "faithful": None if support is None else support >= FAITHFUL_MIN_TERMS})
+        sentences.append(
+            {
+                "text": s.text,
+                "citations": list(s.citations),
+                "support": None if support is None else round(support, 3),
+                "faithful": None if support is None else support >= FAITHFUL_MIN_TERMS,
+            }
+        )
     found, missed = match_facts(q.facts, "" if answer.refused else answer.answer)
-    row.update({
-        "citations": citations,
-        "n_citations": len(citations),
-        "n_relevant_citations": sum(1 for c in citations if c["relevant"]),
-        "n_quotes": len(citations),
-        "n_aligned": sum(1 for c in citations if c["aligned"]),
-        "sentences": sentences,
-        "n_sentences_checked": sum(1 for s in sentences if s["faithful"] is not None),
-        "n_faithful": sum(1 for s in sentences if s["faithful"]),
-        "facts_found": found,
-        "facts_missed": missed,
-        "fact_recall": round(len(found) / len(q.facts), 4) if q.facts else None,
-        "latency_ms": round(latency_ms, 1),
-        "timings_ms": dict(answer.timings_ms),
-    })
+    row.update(
+        {
+            "citations": citations,
+            "n_citations": len(citations),
+            "n_relevant_citations": sum(1 for c in citations if c["relevant"]),
+            "n_quotes": len(citations),
+            "n_aligned": sum(1 for c in citations if c["aligned"]),
+            "sentences": sentences,
+            "n_sentences_checked": sum(1 for s in sentences if s["faithful"] is not None),
+            "n_faithful": sum(1 for s in sentences if s["faithful"]),
+            "facts_found": found,
+            "facts_missed": missed,
+            "fact_recall": round(len(found) / len(q.facts), 4) if q.facts else None,
+            "latency_ms": round(latency_ms, 1),
+            "timings_ms": dict(answer.timings_ms),
+        }
+    )
     return row
 
 
 def error_row(q: Question, error: str, latency_ms: float) -> dict[str, Any]:
     """A question whose ask raised: it scores as an unrefused, empty answer that found nothing."""
     row = _base_row(q)
-    row.update({"rewritten_query": q.question, "answer": "", "refused": False,
-                "refusal_reason": "", "generator": None, "error": error})
+    row.update(
+        {
+            "rewritten_query": q.question,
+            "answer": "",
+            "refused": False,
+            "refusal_reason": "",
+            "generator": None,
+            "error": error,
+        }
+    )
     row.update(score_retrieval(q, [], lambda _cid: None, 0))
-    row.update({"citations": [], "n_citations": 0, "n_relevant_citations": 0, "n_quotes": 0,
-                "n_aligned": 0, "sentences": [], "n_sentences_checked": 0, "n_faithful": 0,
-                "facts_found": [], "facts_missed": list(q.facts),
-                "fact_recall": 0.0 if q.facts else None, "latency_ms": round(latency_ms, 1),
-                "timings_ms": {}})
+    row.update(
+        {
+            "citations": [],
+            "n_citations": 0,
+            "n_relevant_citations": 0,
+            "n_quotes": 0,
+            "n_aligned": 0,
+            "sentences": [],
+            "n_sentences_checked": 0,
+            "n_faithful": 0,
+            "facts_found": [],
+            "facts_missed": list(q.facts),
+            "fact_recall": 0.0 if q.facts else None,
+            "latency_ms": round(latency_ms, 1),
+            "timings_ms": {},
+        }
+    )
     return row
 
 
-def retrieval_row(q: Question, query: str, retrieved: list[dict[str, Any]],
-                  chunk_text: Callable[[str], str | None], n_relevant: int, latency_ms: float
-                  ) -> dict[str, Any]:
+def retrieval_row(
+    q: Question,
+    query: str,
+    retrieved: list[dict[str, Any]],
+    chunk_text: Callable[[str], str | None],
+    n_relevant: int,
+    latency_ms: float,
+) -> dict[str, Any]:
     """A row of a retrieval-only run: answer fields are None (not measured)."""
     row = _base_row(q)
-    row.update({"rewritten_query": query, "answer": None, "refused": None, "refusal_reason": "",
-                "generator": None, "error": None})
+    row.update(
+        {
+            "rewritten_query": query,
+            "answer": None,
+            "refused": None,
+            "refusal_reason": "",
+            "generator": None,
+            "error": None,
+        }
+    )
     row.update(score_retrieval(q, retrieved, chunk_text, n_relevant))
-    row.update({"citations": [], "n_citations": None, "n_relevant_citations": None,
-                "n_quotes": None, "n_aligned": None, "sentences": [],
-                "n_sentences_checked": None, "n_faithful": None, "facts_found": [],
-                "facts_missed": [], "fact_recall": None, "latency_ms": round(latency_ms, 1),
-                "timings_ms": {}})
+    row.update(
+        {
+            "citations": [],
+            "n_citations": None,
+            "n_relevant_citations": None,
+            "n_quotes": None,
+            "n_aligned": None,
+            "sentences": [],
+            "n_sentences_checked": None,
+            "n_faithful": None,
+            "facts_found": [],
+            "facts_missed": [],
+            "fact_recall": None,
+            "latency_ms": round(latency_ms, 1),
+            "timings_ms": {},
+        }
+    )
     return row
 
 
@@ -511,10 +635,13 @@ class _Runner:
                 "".join(f"{d}:{docs[d].get('hash')}" for d in sorted(docs)).encode()
             ).hexdigest()[:16]
             self.description = {
-                "kind": "project index", "generation": index.generation,
+                "kind": "project index",
+                "generation": index.generation,
                 "created": index.manifest.get("created"),
-                "embedder": index.manifest.get("embedder"), "chunks": len(index.chunks),
-                "documents": len(docs), "corpus_hash": corpus_hash,
+                "embedder": index.manifest.get("embedder"),
+                "chunks": len(index.chunks),
+                "documents": len(docs),
+                "corpus_hash": corpus_hash,
             }
         self.by_id = {c.chunk_id: c for c in self.chunks}
         self.normalised = {c.chunk_id: normalise(c.text) for c in self.chunks}
@@ -532,7 +659,9 @@ class _Runner:
         evidence = [normalise(e) for e in q.evidence]
         sources = set(q.sources)
         return sum(
-            1 for c in self.chunks if c.doc_id in sources
+            1
+            for c in self.chunks
+            if c.doc_id in sources
             and (not evidence or any(e in self.normalised[c.chunk_id] for e in evidence))
         )
 
@@ -542,8 +671,12 @@ class _Runner:
             if self.mode == "naive":
                 self.naive.search("warm up", 1)
             else:
-                self.assistant.ask("What does the framework say about inspections?",
-                                   generator=self.generator, k=self.k, retriever=self.mode)
+                self.assistant.ask(
+                    "What does the framework say about inspections?",
+                    generator=self.generator,
+                    k=self.k,
+                    retriever=self.mode,
+                )
         except Exception:  # noqa: BLE001 - a real problem shows again on the first question
             pass
 
@@ -553,9 +686,13 @@ class _Runner:
             if self.mode == "naive":
                 result = self.naive.ask(q.question, history=q.history, k=self.k)
             else:
-                result = self.assistant.ask(q.question, history=q.history or None,
-                                            generator=self.generator, k=self.k,
-                                            retriever=self.mode)
+                result = self.assistant.ask(
+                    q.question,
+                    history=q.history or None,
+                    generator=self.generator,
+                    k=self.k,
+                    retriever=self.mode,
+                )
         except Exception as exc:  # noqa: BLE001 - one broken question must not end the run
             return error_row(q, f"{type(exc).__name__}: {exc}", (time.perf_counter() - t0) * 1000)
         latency = (time.perf_counter() - t0) * 1000
@@ -573,10 +710,10 @@ class _Runner:
             query = rewrite_without_llm(q.question, turns) if turns else q.question
             hits = self.retriever.search(query, k=self.k, retriever=self.mode).hits
         latency = (time.perf_counter() - t0) * 1000
-        retrieved = [{"chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "rank": h.rank}
-                     for h in hits]
-        return retrieval_row(q, query, retrieved, self.chunk_text, self.count_relevant(q),
-                             latency)
+        retrieved = [
+            {"chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "rank": h.rank} for h in hits
+        ]
+        return retrieval_row(q, query, retrieved, self.chunk_text, self.count_relevant(q), latency)
 
 
 def check_question_sets(questions: list[Question], chunks: list[Any]) -> list[str]:
@@ -609,8 +746,10 @@ def check_question_sets(questions: list[Question], chunks: list[Any]) -> list[st
             if not fact_present(fact, joined):
                 warnings.append(f"{where}: fact {shown!r} never occurs in its sources' chunks")
             elif relevant and not fact_present(fact, joined_relevant):
-                warnings.append(f"{where}: fact {shown!r} is in no relevant chunk (its evidence "
-                                "is in other chunks), so citing relevant chunks cannot give it")
+                warnings.append(
+                    f"{where}: fact {shown!r} is in no relevant chunk (its evidence "
+                    "is in other chunks), so citing relevant chunks cannot give it"
+                )
     return warnings
 
 
@@ -682,8 +821,13 @@ def run_eval(
         "faithfulness_min_terms": FAITHFUL_MIN_TERMS,
         "settings": settings_snapshot(settings),
     }
-    return {"config": config, "summary": summarise(rows), "by_category": by_category(rows),
-            "questions": rows, "warnings": warnings}
+    return {
+        "config": config,
+        "summary": summarise(rows),
+        "by_category": by_category(rows),
+        "questions": rows,
+        "warnings": warnings,
+    }
 
 
 # ----------------------------------------------------------------------------- gates
@@ -743,8 +887,10 @@ def summary_table(report: dict[str, Any], comparison: dict[str, Any] | None = No
     from assistant.report import fmt, fmt_delta
 
     cfg = report.get("config", {})
-    table = Table(title=f"Evaluation: retriever {cfg.get('retriever')}, "
-                        f"generator {cfg.get('generator')}, k {cfg.get('k')}")
+    table = Table(
+        title=f"Evaluation: retriever {cfg.get('retriever')}, "
+        f"generator {cfg.get('generator')}, k {cfg.get('k')}"
+    )
     table.add_column("Metric")
     if comparison:
         for name in ("Old", "New", "Delta"):
@@ -755,14 +901,21 @@ def summary_table(report: dict[str, Any], comparison: dict[str, Any] | None = No
     for metric in METRICS:
         if comparison:
             d = comparison["summary"][metric.key]
-            table.add_row(metric.key, fmt(metric.key, d["old"]), fmt(metric.key, d["new"]),
-                          fmt_delta(metric.key, d["delta"]))
+            table.add_row(
+                metric.key,
+                fmt(metric.key, d["old"]),
+                fmt(metric.key, d["new"]),
+                fmt_delta(metric.key, d["delta"]),
+            )
         else:
             table.add_row(metric.key, fmt(metric.key, summary.get(metric.key)))
     table.add_section()
     for key in COUNT_KEYS:
-        value = str(summary.get(key, 0))
-        table.add_row(key, *([""] * 2 if comparison else []), value)
+        if comparison:
+            counts = comparison.get("counts", {}).get(key, {})
+            table.add_row(key, str(counts.get("old", "–")), str(summary.get(key, 0)), "")
+        else:
+            table.add_row(key, str(summary.get(key, 0)))
     return table
 
 
@@ -772,8 +925,16 @@ def category_table(report: dict[str, Any]) -> Any:
 
     from assistant.report import fmt
 
-    keys = ("hit@1", "hit@5", "mrr@5", "citation_precision", "fact_recall", "faithfulness",
-            "refusal_accuracy", "false_refusal_rate")
+    keys = (
+        "hit@1",
+        "hit@5",
+        "mrr@5",
+        "citation_precision",
+        "fact_recall",
+        "faithfulness",
+        "refusal_accuracy",
+        "false_refusal_rate",
+    )
     table = Table(title="By category")
     table.add_column("Category")
     table.add_column("n", justify="right")
@@ -838,8 +999,14 @@ def eval_command(
         err.print(f"[red]Error:[/] {exc}")
         return 2
 
-    columns = (TextColumn("Evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TimeRemainingColumn(), TextColumn("{task.fields[detail]}"))
+    columns = (
+        TextColumn("Evaluating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[detail]}"),
+    )
     from assistant.index import IndexProblem
 
     try:
@@ -849,8 +1016,14 @@ def eval_command(
             def progress(done: int, total: int, label: str) -> None:
                 bar.update(task, completed=done, total=total, detail=label[:50])
 
-            report = run_eval(settings, [Path(p) for p in sets], retriever=retriever,
-                              generator=generator, k=k, progress=progress)
+            report = run_eval(
+                settings,
+                [Path(p) for p in sets],
+                retriever=retriever,
+                generator=generator,
+                k=k,
+                progress=progress,
+            )
     except (ValueError, QuestionSetError) as exc:
         err.print(f"[red]Error:[/] {exc}")
         return 2
@@ -862,12 +1035,15 @@ def eval_command(
     for warning in report["warnings"]:
         err.print(f"[yellow]Question-set warning:[/] {warning}")
     if report["summary"]["n_errors"]:
-        err.print(f"[yellow]{report['summary']['n_errors']} question(s) raised errors; "
-                  "see report.html[/]")
+        err.print(
+            f"[yellow]{report['summary']['n_errors']} question(s) raised errors; see report.html[/]"
+        )
     comparison = compare_reports(old_report, report) if old_report else None
     stdout.print(summary_table(report, comparison))
     stdout.print(category_table(report))
     if comparison:
+        if comparison.get("note"):
+            err.print(f"[yellow]Note:[/] {comparison['note']}")
         worse = comparison["worse"]
         stdout.print(f"{len(worse)} question(s) got worse" + (":" if worse else "."))
         for w in worse:

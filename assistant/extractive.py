@@ -64,8 +64,11 @@ def _stored_vectors(index: Index, hits: list[Hit]) -> dict[tuple[int, int], np.n
         return {}
     got = index.sentences.get(ids=ids, include=["embeddings"])
     by_id = dict(zip(got["ids"], got["embeddings"], strict=False))
-    return {k: np.asarray(by_id[i], dtype=np.float32) for i, k in zip(ids, keys, strict=False)
-            if i in by_id}
+    return {
+        k: np.asarray(by_id[i], dtype=np.float32)
+        for i, k in zip(ids, keys, strict=False)
+        if i in by_id
+    }
 
 
 def score_units(

@@ -47,15 +47,17 @@ class IndexProblem(RuntimeError):
     """The index is missing, busy or inconsistent; the message says what to run."""
 
 
-
-
 def _noop(stage: str, done: int, total: int, detail: str) -> None:
     return None
 
 
 # ----------------------------------------------------------------------------- storage helpers
-def chroma_client(settings: Settings) -> Any:
-    """Embedded Chroma under the index folder, or a Chroma server when `chroma_url` is set."""
+def chroma_client(settings: Settings, fresh: bool = False) -> Any:
+    """Embedded Chroma under the index folder, or a Chroma server when `chroma_url` is set.
+
+    Embedded clients are cached per folder by chromadb and keep their vector index in memory;
+    `fresh` drops that cache so a long-running reader sees what another process wrote.
+    """
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -72,6 +74,10 @@ def chroma_client(settings: Settings) -> Any:
         )
     path = settings.indexes / "chroma"
     path.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()  # existing clients keep their own system
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
@@ -107,7 +113,9 @@ def read_current(settings: Settings) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except (OSError, json.JSONDecodeError) as exc:
-        raise IndexProblem(f"{path} is unreadable ({exc}); run `assistant index --rebuild`") from exc
+        raise IndexProblem(
+            f"{path} is unreadable ({exc}); run `assistant index --rebuild`"
+        ) from exc
 
 
 def _generation_dir(settings: Settings, name: str) -> Path:
@@ -258,7 +266,8 @@ def build_index(
         old_chunks: dict[str, Chunk] = {}
         if current:
             old_chunks = {
-                c.chunk_id: c for c in _read_chunks(_generation_dir(settings, current["generation"]))
+                c.chunk_id: c
+                for c in _read_chunks(_generation_dir(settings, current["generation"]))
             }
         fingerprint = f"{PIPELINE_VERSION}:{settings.chunk_min_chars}:{settings.chunk_max_chars}"
         fresh = (
@@ -271,8 +280,9 @@ def build_index(
         gen_number = int(current["generation"][1:]) + 1 if current else 1
         generation = f"g{gen_number:06d}"
         coll_name = (
-            f"{settings.collection}-{generation}" if fresh and current else
-            (current["collection"] if current else settings.collection)
+            f"{settings.collection}-{generation}"
+            if fresh and current
+            else (current["collection"] if current else settings.collection)
         )
         keep = {coll_name, (current or {}).get("collection")}
         _drop_stale_collections(
@@ -288,12 +298,15 @@ def build_index(
         chunks_by_doc: dict[str, list[Chunk]] = {}
         seen_hashes: dict[str, str] = {}
         to_embed: list[Chunk] = []
+        refresh_meta: list[Chunk] = []  # unchanged text, possibly changed title/type/offsets
         progress("documents", 0, len(paths), "")
         for i, path in enumerate(paths):
             doc_id = path.stem
             progress("documents", i, len(paths), path.name)
             if doc_id in new_docs:
-                report.errors.append(f"{path.name}: another file already has document id {doc_id!r}")
+                report.errors.append(
+                    f"{path.name}: another file already has document id {doc_id!r}"
+                )
                 continue
             content_hash = _file_hash(path)
             if content_hash in seen_hashes:
@@ -304,8 +317,10 @@ def build_index(
                 content_hash.encode() + _sidecar_bytes(path) + fingerprint.encode()
             ).hexdigest()
             previous = old_docs.get(doc_id)
-            if previous and previous.get("hash") == doc_hash and all(
-                cid in old_chunks for cid in previous["chunks"]
+            if (
+                previous
+                and previous.get("hash") == doc_hash
+                and all(cid in old_chunks for cid in previous["chunks"])
             ):
                 new_docs[doc_id] = previous
                 chunks_by_doc[doc_id] = [old_chunks[cid] for cid in previous["chunks"]]
@@ -325,15 +340,18 @@ def build_index(
             new_docs[doc_id] = entry
             chunks_by_doc[doc_id] = chunks
             (report.updated if previous else report.added).append(doc_id)
-            to_embed.extend(chunks)
+            to_embed.extend(c for c in chunks if c.chunk_id not in old_chunks)
+            refresh_meta.extend(c for c in chunks if c.chunk_id in old_chunks)
         progress("documents", len(paths), len(paths), "")
         for dup, original in report.duplicates.items():
             if original in new_docs:
                 new_docs[original].setdefault("aliases", [])
                 if dup not in new_docs[original]["aliases"]:
                     new_docs[original]["aliases"].append(dup)
-        report.removed = sorted(set(old_docs) - set(new_docs)) if not fresh else sorted(
-            set(old_manifest.get("documents", {})) - set(new_docs)
+        report.removed = (
+            sorted(set(old_docs) - set(new_docs))
+            if not fresh
+            else sorted(set(old_manifest.get("documents", {})) - set(new_docs))
         )
 
         all_chunks = [c for doc_id in new_docs for c in chunks_by_doc[doc_id]]
@@ -347,10 +365,29 @@ def build_index(
         report.chunks_embedded = _embed_and_store(
             collection, sentences, embedder, list(pending.values()), progress
         )
+        keep_meta = [c for c in refresh_meta if c.chunk_id not in pending]
+        for i in range(0, len(keep_meta), 1000):
+            part = keep_meta[i : i + 1000]
+            collection.update(
+                ids=[c.chunk_id for c in part], metadatas=[c.chroma_metadata() for c in part]
+            )
+            pieces = [(c, j) for c in part for j in range(len(chunk_sentences(c)))]
+            if pieces:
+                sentences.update(
+                    ids=[f"{c.chunk_id}#{j}" for c, j in pieces],
+                    metadatas=[{"parent": c.chunk_id, **c.chroma_metadata()} for c, _ in pieces],
+                )
         report.changed = bool(
-            fresh or report.added or report.updated or report.removed or report.chunks_embedded
+            fresh
+            or report.added
+            or report.updated
+            or report.removed
+            or report.chunks_embedded
+            or keep_meta
             or set(new_docs) != set(old_manifest.get("documents", {}))
-            or any(new_docs[d].get("aliases") != old_docs.get(d, {}).get("aliases") for d in new_docs)
+            or any(
+                new_docs[d].get("aliases") != old_docs.get(d, {}).get("aliases") for d in new_docs
+            )
         )
         report.chunks_total = len(all_chunks)
         report.chunks_per_doc = {d: len(chunks_by_doc[d]) for d in new_docs}
@@ -406,8 +443,14 @@ def _existing_ids(collection: Any, ids: list[str], batch: int = 5000) -> set[str
     return found
 
 
-def _embed_and_store(collection: Any, sentences: Any, embedder: Any, chunks: list[Chunk],
-                     progress: Progress, batch: int = 256) -> int:
+def _embed_and_store(
+    collection: Any,
+    sentences: Any,
+    embedder: Any,
+    chunks: list[Chunk],
+    progress: Progress,
+    batch: int = 256,
+) -> int:
     """Embed chunks (and their sentences) in batches and upsert them; returns chunks stored."""
     total = len(chunks)
     progress("embedding", 0, total, "")
@@ -478,7 +521,7 @@ class Index:
     an upload) without restarting. Safe to share across threads for queries.
     """
 
-    def __init__(self, settings: Settings, current: dict[str, Any]):
+    def __init__(self, settings: Settings, current: dict[str, Any], fresh: bool = False):
         self.settings = settings
         self.generation = current["generation"]
         folder = _generation_dir(settings, self.generation)
@@ -486,7 +529,7 @@ class Index:
         self.chunks = _read_chunks(folder)
         self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         self.bm25 = BM25Index.load(folder / "bm25")
-        self.client = chroma_client(settings)
+        self.client = chroma_client(settings, fresh=fresh)
         self.collection = _collection(self.client, current["collection"], "", create=False)
         self.sentences = _collection(
             self.client, sentence_collection_name(current["collection"]), "", create=False
@@ -500,15 +543,13 @@ class Index:
     def open(cls, settings: Settings) -> Index:
         current = read_current(settings)
         if current is None:
-            raise IndexProblem(
-                f"no index in {settings.indexes}; build it with `assistant index`"
-            )
+            raise IndexProblem(f"no index in {settings.indexes}; build it with `assistant index`")
         return cls(settings, current)
 
     def reload_if_changed(self) -> Index:
         current = read_current(self.settings)
         if current and current["generation"] != self.generation:
-            return Index(self.settings, current)
+            return Index(self.settings, current, fresh=True)
         return self
 
     @property
@@ -525,8 +566,13 @@ class Index:
             keep &= np.isin(self._doc_types, doc_types)
         return keep
 
-    def dense(self, vector: list[float], n: int, doc_ids: list[str] | None = None,
-              doc_types: list[str] | None = None) -> list[tuple[int, float]]:
+    def dense(
+        self,
+        vector: list[float],
+        n: int,
+        doc_ids: list[str] | None = None,
+        doc_types: list[str] | None = None,
+    ) -> list[tuple[int, float]]:
         """Top `n` (position, cosine similarity) from Chroma, limited to this generation."""
         if not self.chunks:
             return []
@@ -563,8 +609,13 @@ class Index:
         }
         return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:n]
 
-    def sparse(self, query: str, n: int, doc_ids: list[str] | None = None,
-               doc_types: list[str] | None = None) -> list[tuple[int, float]]:
+    def sparse(
+        self,
+        query: str,
+        n: int,
+        doc_ids: list[str] | None = None,
+        doc_types: list[str] | None = None,
+    ) -> list[tuple[int, float]]:
         return self.bm25.search(query, n, self.mask(doc_ids, doc_types))
 
 
@@ -607,5 +658,7 @@ def check_index(settings: Settings) -> list[str]:
         problems.append(f"{len(orphans)} orphaned vectors in Chroma (removed by the next build)")
     stray = sentence_parents - set(ids)
     if stray:
-        problems.append(f"sentence vectors of {len(stray)} unknown chunks (removed by the next build)")
+        problems.append(
+            f"sentence vectors of {len(stray)} unknown chunks (removed by the next build)"
+        )
     return problems

@@ -39,9 +39,15 @@ def list_documents(settings: Settings) -> list[DocumentInfo]:
     """Indexed documents from the live manifest (empty when nothing is indexed yet)."""
     manifest = read_manifest(settings)
     return [
-        DocumentInfo(doc_id, d.get("title", doc_id), d.get("doc_type", "other"),
-                     len(d.get("chunks", [])), d.get("indexed_at", ""), d.get("path", ""),
-                     int(d.get("removed_chars", 0)))
+        DocumentInfo(
+            doc_id,
+            d.get("title", doc_id),
+            d.get("doc_type", "other"),
+            len(d.get("chunks", [])),
+            d.get("indexed_at", ""),
+            d.get("path", ""),
+            int(d.get("removed_chars", 0)),
+        )
         for doc_id, d in sorted(manifest.get("documents", {}).items())
     ]
 
@@ -64,8 +70,9 @@ def save_upload(settings: Settings, filename: str, data: bytes) -> Path:
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         allowed = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        raise LibraryError(f"{filename}: file type '{suffix or 'none'}' is not accepted "
-                           f"(allowed: {allowed})")
+        raise LibraryError(
+            f"{filename}: file type '{suffix or 'none'}' is not accepted (allowed: {allowed})"
+        )
     limit = settings.max_file_mb * 1024 * 1024
     if len(data) > limit:
         raise LibraryError(f"{filename}: larger than the {settings.max_file_mb} MB upload limit")
@@ -86,8 +93,9 @@ def save_upload(settings: Settings, filename: str, data: bytes) -> Path:
     return target
 
 
-def add_documents(settings: Settings, files: list[tuple[str, bytes]],
-                  progress: Progress | None = None) -> tuple[BuildReport, list[str]]:
+def add_documents(
+    settings: Settings, files: list[tuple[str, bytes]], progress: Progress | None = None
+) -> tuple[BuildReport, list[str]]:
     """Save uploads and index them; returns the build report and per-file refusals."""
     refused: list[str] = []
     for filename, data in files:
@@ -99,8 +107,9 @@ def add_documents(settings: Settings, files: list[tuple[str, bytes]],
     return build_index(settings, **kwargs), refused
 
 
-def delete_document(settings: Settings, doc_id: str,
-                    progress: Progress | None = None) -> BuildReport:
+def delete_document(
+    settings: Settings, doc_id: str, progress: Progress | None = None
+) -> BuildReport:
     """Remove a document's file (and sidecar) from the corpus and update the index."""
     docs = read_manifest(settings).get("documents", {})
     if doc_id not in docs:
@@ -110,8 +119,9 @@ def delete_document(settings: Settings, doc_id: str,
     uploads = settings.path(settings.upload_dir).resolve()
     if not (path.is_relative_to(corpus) or path.is_relative_to(uploads)):
         raise LibraryError(f"{doc_id}: its file is outside the corpus folder; remove it by hand")
-    for candidate in [path] + [path.with_name(path.stem + s)
-                               for s in (".meta.yaml", ".meta.yml", ".meta.json")]:
+    for candidate in [path] + [
+        path.with_name(path.stem + s) for s in (".meta.yaml", ".meta.yml", ".meta.json")
+    ]:
         candidate.unlink(missing_ok=True)
     kwargs: dict[str, Any] = {"progress": progress} if progress else {}
     return build_index(settings, **kwargs)

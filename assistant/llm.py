@@ -90,25 +90,34 @@ def chat_model(settings: Settings, name: str) -> Any:
 
         server = LocalServer.get(settings.llm_model_path or default_gguf(), settings.llm_ctx)
         return ChatOpenAI(
-            base_url=server.base_url, api_key="local", model="local",  # type: ignore[arg-type]
-            temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens,  # type: ignore[call-arg]
-            timeout=settings.llm_timeout, max_retries=0,
+            base_url=server.base_url,
+            api_key="local",
+            model="local",  # type: ignore[arg-type]
+            temperature=settings.llm_temperature,
+            max_tokens=settings.llm_max_tokens,  # type: ignore[call-arg]
+            timeout=settings.llm_timeout,
+            max_retries=0,
         )
     if name == "openai":
         from langchain_openai import ChatOpenAI
 
         return ChatOpenAI(
-            base_url=settings.openai_base_url, api_key=settings.openai_api_key,  # type: ignore[arg-type]
-            model=settings.openai_model, temperature=settings.llm_temperature,
-            max_tokens=settings.llm_max_tokens, timeout=settings.llm_timeout,  # type: ignore[call-arg]
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key,  # type: ignore[arg-type]
+            model=settings.openai_model,
+            temperature=settings.llm_temperature,
+            max_tokens=settings.llm_max_tokens,
+            timeout=settings.llm_timeout,  # type: ignore[call-arg]
             max_retries=1,
         )
     if name == "ollama":
         from langchain_ollama import ChatOllama
 
         return ChatOllama(
-            base_url=settings.ollama_url, model=settings.ollama_model,
-            temperature=settings.llm_temperature, num_predict=settings.llm_max_tokens,
+            base_url=settings.ollama_url,
+            model=settings.ollama_model,
+            temperature=settings.llm_temperature,
+            num_predict=settings.llm_max_tokens,
         )
     raise GeneratorUnavailable(f"unknown LLM generator {name!r}")
 

@@ -20,8 +20,15 @@ from typing import Any
 
 from assistant.documents import DOC_TYPES, LoadedDocument
 
-_FORMATS = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html",
-            ".pdf": "pdf", ".docx": "docx"}
+_FORMATS = {
+    ".txt": "txt",
+    ".md": "md",
+    ".markdown": "md",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
+}
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_FORMATS)
 SIDECAR_SUFFIXES = (".meta.yaml", ".meta.yml", ".meta.json")
 # Zip-bomb guard for DOCX; module-level so tests (and deployments) can tune them.
@@ -80,8 +87,9 @@ def load_file(path: Path, *, max_bytes: int = 50 * 1024 * 1024) -> LoadedDocumen
     if not merged.get("title"):
         merged["title"] = _title_from_stem(path.stem)
     merged["type"] = merged.get("type") or "other"
-    return LoadedDocument(doc_id=path.stem, path=str(path), text=text, format=fmt,
-                          pages=pages, metadata=merged)
+    return LoadedDocument(
+        doc_id=path.stem, path=str(path), text=text, format=fmt, pages=pages, metadata=merged
+    )
 
 
 def read_sidecar(path: Path) -> dict:
@@ -228,8 +236,10 @@ def _load_html(path: Path, data: bytes) -> tuple[str, str | None]:
                 continue
             label = " ".join([el.get("id") or "", *(el.get("class") or [])])
             if (
-                (el.name in _HTML_DROP
-                 and not (el.name == "header" and el.find_parent(["main", "article"])))
+                (
+                    el.name in _HTML_DROP
+                    and not (el.name == "header" and el.find_parent(["main", "article"]))
+                )
                 or str(el.get("role", "")).lower() in _HTML_DROP_ROLES
                 or el.has_attr("hidden")
                 or _BANNER.search(label)

@@ -56,8 +56,12 @@ class NaiveHit:
 @lru_cache(maxsize=2)
 def _hf_embeddings(model_path: str) -> Any:
     """The tutorial's embedding object, loaded once per process (by path, never from a hub)."""
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY",
-                "HF_HUB_DISABLE_PROGRESS_BARS"):
+    for var in (
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "HF_HUB_DISABLE_TELEMETRY",
+        "HF_HUB_DISABLE_PROGRESS_BARS",
+    ):
         os.environ.setdefault(var, "1")
     from langchain_huggingface import HuggingFaceEmbeddings
 
@@ -97,11 +101,20 @@ def split_corpus(settings: Settings) -> tuple[list[Chunk], list[str]]:
         doc_type = str(doc.metadata.get("type") or "other")
         for i, piece in enumerate(splitter.create_documents([doc.text])):
             start = int(piece.metadata.get("start_index", -1))
-            chunks.append(Chunk(
-                chunk_id=f"naive:{doc.doc_id}:{i:04d}", doc_id=doc.doc_id,
-                text=piece.page_content, title=title, doc_type=doc_type, section="",
-                page=None, start=start, end=start + len(piece.page_content), source=str(path),
-            ))
+            chunks.append(
+                Chunk(
+                    chunk_id=f"naive:{doc.doc_id}:{i:04d}",
+                    doc_id=doc.doc_id,
+                    text=piece.page_content,
+                    title=title,
+                    doc_type=doc_type,
+                    section="",
+                    page=None,
+                    start=start,
+                    end=start + len(piece.page_content),
+                    source=str(path),
+                )
+            )
     return chunks, errors
 
 
@@ -157,10 +170,18 @@ class NaiveRAG:
             embedding_function=naive_embeddings(self.settings),
         )
         if client.get_collection(self.collection).count() != len(self.chunks) and self.chunks:
-            docs = [Document(page_content=c.text,
-                             metadata={"chunk_id": c.chunk_id, "doc_id": c.doc_id,
-                                       "source": c.source, "start_index": c.start})
-                    for c in self.chunks]
+            docs = [
+                Document(
+                    page_content=c.text,
+                    metadata={
+                        "chunk_id": c.chunk_id,
+                        "doc_id": c.doc_id,
+                        "source": c.source,
+                        "start_index": c.start,
+                    },
+                )
+                for c in self.chunks
+            ]
             store.add_documents(docs, ids=[c.chunk_id for c in self.chunks])
         return store
 
@@ -177,38 +198,65 @@ class NaiveRAG:
                 hits.append(NaiveHit(chunk, rank, 1.0 - float(distance) / 2))
         return hits
 
-    def ask(self, question: str, history: Any = None, k: int | None = None,
-            **_ignored: Any) -> Answer:
+    def ask(
+        self, question: str, history: Any = None, k: int | None = None, **_ignored: Any
+    ) -> Answer:
         """Top chunk's first two sentences, cited [1]; never refuses, never verifies."""
         started = time.perf_counter()
         hits = self.search(question, k or self.settings.k)
         retrieve_ms = (time.perf_counter() - started) * 1000
         t0 = time.perf_counter()
-        retrieved = [{"chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "rank": h.rank,
-                      "score": round(h.score, 5)} for h in hits]
+        retrieved = [
+            {
+                "chunk_id": h.chunk.chunk_id,
+                "doc_id": h.chunk.doc_id,
+                "rank": h.rank,
+                "score": round(h.score, 5),
+            }
+            for h in hits
+        ]
         sentences: list[Sentence] = []
         citations: list[Citation] = []
         if hits:
             top = hits[0].chunk
             spans = sentence_spans(top.text)[:2] or [(0, len(top.text))]
-            sentences = [Sentence(" ".join(top.text[s:e].split()), [1], True)
-                         for s, e in spans]
-            citations = [Citation(
-                n=1, doc_id=top.doc_id, title=top.title, section=top.section, page=top.page,
-                chunk_id=top.chunk_id, quote=top.text[spans[0][0] : spans[-1][1]].strip(),
-                score=round(hits[0].score, 4), text=top.text,
-            )]
-        timings = {"retrieve": round(retrieve_ms, 1),
-                   "generate": round((time.perf_counter() - t0) * 1000, 1),
-                   "total": round((time.perf_counter() - started) * 1000, 1)}
+            sentences = [Sentence(" ".join(top.text[s:e].split()), [1], True) for s, e in spans]
+            citations = [
+                Citation(
+                    n=1,
+                    doc_id=top.doc_id,
+                    title=top.title,
+                    section=top.section,
+                    page=top.page,
+                    chunk_id=top.chunk_id,
+                    quote=top.text[spans[0][0] : spans[-1][1]].strip(),
+                    score=round(hits[0].score, 4),
+                    text=top.text,
+                )
+            ]
+        timings = {
+            "retrieve": round(retrieve_ms, 1),
+            "generate": round((time.perf_counter() - t0) * 1000, 1),
+            "total": round((time.perf_counter() - started) * 1000, 1),
+        }
         return Answer(
-            question=question, answer=render_answer(sentences), refused=False,
-            sentences=sentences, citations=citations, generator=GENERATOR_NAME,
-            timings_ms=timings, rewritten_query=question, retrieved=retrieved,
+            question=question,
+            answer=render_answer(sentences),
+            refused=False,
+            sentences=sentences,
+            citations=citations,
+            generator=GENERATOR_NAME,
+            timings_ms=timings,
+            rewritten_query=question,
+            retrieved=retrieved,
         )
 
     def describe(self) -> dict[str, Any]:
         """What the report's config records about the baseline."""
-        return {"collection": self.collection, "chunks": len(self.chunks),
-                "documents": len({c.doc_id for c in self.chunks}),
-                "chunk_size": CHUNK_SIZE, "chunk_overlap": CHUNK_OVERLAP}
+        return {
+            "collection": self.collection,
+            "chunks": len(self.chunks),
+            "documents": len({c.doc_id for c in self.chunks}),
+            "chunk_size": CHUNK_SIZE,
+            "chunk_overlap": CHUNK_OVERLAP,
+        }

@@ -49,12 +49,28 @@ METRICS: tuple[Metric, ...] = (
 METRIC_BY_KEY = {m.key: m for m in METRICS}
 COUNT_KEYS = ("n_questions", "n_answerable", "n_unanswerable", "n_errors")
 # The bars of the chart: the quality metrics a reader compares across categories.
-CHART_METRICS = ("hit@1", "hit@5", "mrr@5", "citation_precision", "fact_recall",
-                 "faithfulness", "refusal_accuracy")
+CHART_METRICS = (
+    "hit@1",
+    "hit@5",
+    "mrr@5",
+    "citation_precision",
+    "fact_recall",
+    "faithfulness",
+    "refusal_accuracy",
+)
 # Shown in the by-category tables (latency and alignment stay in the summary only).
-CATEGORY_METRICS = ("hit@1", "hit@5", "mrr@5", "ndcg@5", "citation_precision",
-                    "citation_recall", "fact_recall", "faithfulness", "refusal_accuracy",
-                    "false_refusal_rate")
+CATEGORY_METRICS = (
+    "hit@1",
+    "hit@5",
+    "mrr@5",
+    "ndcg@5",
+    "citation_precision",
+    "citation_recall",
+    "fact_recall",
+    "faithfulness",
+    "refusal_accuracy",
+    "false_refusal_rate",
+)
 
 
 def fmt(key: str, value: Any) -> str:
@@ -95,6 +111,7 @@ def compare_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         delta = round(b - a, 4) if a is not None and b is not None else None
         deltas[metric.key] = {"old": a, "new": b, "delta": delta}
     old_rows = {(r.get("set"), r.get("id")): r for r in old.get("questions", [])}
+    new_keys = {(r.get("set"), r.get("id")) for r in new.get("questions", [])}
     worse: list[dict[str, Any]] = []
     for row in new.get("questions", []):
         before = old_rows.get((row.get("set"), row.get("id")))
@@ -112,19 +129,36 @@ def compare_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         elif before.get("refused") is True and row.get("refused") is False:
             reasons.append("newly answered a question it should refuse")
         if reasons:
-            worse.append({"set": row.get("set"), "id": row.get("id"),
-                          "question": row.get("question"), "reasons": reasons})
+            worse.append(
+                {
+                    "set": row.get("set"),
+                    "id": row.get("id"),
+                    "question": row.get("question"),
+                    "reasons": reasons,
+                }
+            )
     old_cfg = old.get("config", {})
+    matched = len(new_keys & set(old_rows))
+    note = ""
+    if matched != len(new_keys) or matched != len(old_rows):
+        note = (
+            f"the runs share {matched} questions (old {len(old_rows)}, new {len(new_keys)}); "
+            "summary deltas compare different question sets"
+        )
     return {
         "against": {k: old_cfg.get(k) for k in ("timestamp", "retriever", "generator", "k")},
         "summary": deltas,
+        "counts": {k: {"old": old_summary.get(k), "new": new_summary.get(k)} for k in COUNT_KEYS},
+        "matched_questions": matched,
+        "note": note,
         "worse": worse,
     }
 
 
 # ----------------------------------------------------------------------------- writing
-def write_reports(report: dict[str, Any], out: Path, compare: dict[str, Any] | None = None
-                  ) -> list[Path]:
+def write_reports(
+    report: dict[str, Any], out: Path, compare: dict[str, Any] | None = None
+) -> list[Path]:
     """Write report.json, report.md, report.html and chart.png into `out`; returns the paths.
 
     With `compare` (an older report dict), the comparison is added to all three text reports.
@@ -181,24 +215,33 @@ def render_markdown(report: dict[str, Any], chart_name: str = "chart.png") -> st
     lines += ["", "## Summary", ""]
     lines += [_counts(summary), ""]
     if comparison:
-        rows = [[m.label, fmt(m.key, d["old"]), fmt(m.key, d["new"]), fmt_delta(m.key, d["delta"])]
-                for m in METRICS for d in [comparison["summary"][m.key]]]
+        rows = [
+            [m.label, fmt(m.key, d["old"]), fmt(m.key, d["new"]), fmt_delta(m.key, d["delta"])]
+            for m in METRICS
+            for d in [comparison["summary"][m.key]]
+        ]
         lines += _md_table(["Metric", "Old", "New", "Delta"], rows)
     else:
-        lines += _md_table(["Metric", "Value"],
-                           [[m.label, fmt(m.key, summary.get(m.key))] for m in METRICS])
+        lines += _md_table(
+            ["Metric", "Value"], [[m.label, fmt(m.key, summary.get(m.key))] for m in METRICS]
+        )
     lines += ["", "Latency and false-refusal rate: lower is better; everything else: higher.", ""]
     lines += [f"![metrics by category]({chart_name})", "", "## By category", ""]
     cats = report.get("by_category", {})
     header = ["Category", "n"] + [METRIC_BY_KEY[k].label for k in CATEGORY_METRICS]
-    rows = [[cat, s.get("n_questions", 0)] + [fmt(k, s.get(k)) for k in CATEGORY_METRICS]
-            for cat, s in cats.items()]
+    rows = [
+        [cat, s.get("n_questions", 0)] + [fmt(k, s.get(k)) for k in CATEGORY_METRICS]
+        for cat, s in cats.items()
+    ]
     lines += _md_table(header, rows)
     if comparison:
         lines += ["", "## Questions that got worse", ""]
+        if comparison.get("note"):
+            lines += [f"Note: {comparison['note']}.", ""]
         if comparison["worse"]:
-            lines += [f"- `{w['set']}/{w['id']}`: {'; '.join(w['reasons'])}"
-                      for w in comparison["worse"]]
+            lines += [
+                f"- `{w['set']}/{w['id']}`: {'; '.join(w['reasons'])}" for w in comparison["worse"]
+            ]
         else:
             lines.append("None.")
     warnings = report.get("warnings", [])
@@ -207,22 +250,40 @@ def render_markdown(report: dict[str, Any], chart_name: str = "chart.png") -> st
     lines += ["", "## Questions", ""]
     rows = []
     for q in report.get("questions", []):
-        rows.append([
-            f"{q['set']}/{q['id']}", q.get("category"), "yes" if q.get("answerable") else "no",
-            _yes_no(q.get("refused")), ",".join(map(str, q.get("relevant_ranks") or [])) or "–",
-            fmt("fact_recall", q.get("fact_recall")),
-            "; ".join(_fact_text(f) for f in q.get("facts_missed") or []) or "–",
-            fmt("latency_ms_p50", q.get("latency_ms")),
-        ])
-    lines += _md_table(["Question", "Category", "Answerable", "Refused", "Relevant ranks",
-                        "Fact recall", "Facts missed", "ms"], rows)
+        rows.append(
+            [
+                f"{q['set']}/{q['id']}",
+                q.get("category"),
+                "yes" if q.get("answerable") else "no",
+                _yes_no(q.get("refused")),
+                ",".join(map(str, q.get("relevant_ranks") or [])) or "–",
+                fmt("fact_recall", q.get("fact_recall")),
+                "; ".join(_fact_text(f) for f in q.get("facts_missed") or []) or "–",
+                fmt("latency_ms_p50", q.get("latency_ms")),
+            ]
+        )
+    lines += _md_table(
+        [
+            "Question",
+            "Category",
+            "Answerable",
+            "Refused",
+            "Relevant ranks",
+            "Fact recall",
+            "Facts missed",
+            "ms",
+        ],
+        rows,
+    )
     return "\n".join(lines) + "\n"
 
 
 def _counts(summary: dict[str, Any]) -> str:
-    return (f"{summary.get('n_questions', 0)} questions: {summary.get('n_answerable', 0)} "
-            f"answerable, {summary.get('n_unanswerable', 0)} unanswerable, "
-            f"{summary.get('n_errors', 0)} errors.")
+    return (
+        f"{summary.get('n_questions', 0)} questions: {summary.get('n_answerable', 0)} "
+        f"answerable, {summary.get('n_unanswerable', 0)} unanswerable, "
+        f"{summary.get('n_errors', 0)} errors."
+    )
 
 
 def _yes_no(value: Any) -> str:
@@ -275,40 +336,65 @@ def render_html(report: dict[str, Any], chart_png: bytes | None = None) -> str:
     """A single self-contained page: tables, the embedded chart, one <details> per question."""
     summary = report.get("summary", {})
     comparison = report.get("comparison")
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             "<title>Evaluation report</title>", f"<style>{_CSS}</style></head><body>",
-             "<h1>Evaluation report</h1>"]
-    parts.append(_html_table(["Setting", "Value"],
-                             [[_e(k), _e(v)] for k, v in _config_lines(report.get("config", {}))],
-                             numeric_from=99))
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>Evaluation report</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>Evaluation report</h1>",
+    ]
+    parts.append(
+        _html_table(
+            ["Setting", "Value"],
+            [[_e(k), _e(v)] for k, v in _config_lines(report.get("config", {}))],
+            numeric_from=99,
+        )
+    )
     parts.append("<h2>Summary</h2>")
     parts.append(f"<p>{_e(_counts(summary))}</p>")
     if comparison:
-        rows = [[_e(m.label), _e(fmt(m.key, d["old"])), _e(fmt(m.key, d["new"])),
-                 _delta_html(m.key, d["delta"])]
-                for m in METRICS for d in [comparison["summary"][m.key]]]
+        rows = [
+            [
+                _e(m.label),
+                _e(fmt(m.key, d["old"])),
+                _e(fmt(m.key, d["new"])),
+                _delta_html(m.key, d["delta"]),
+            ]
+            for m in METRICS
+            for d in [comparison["summary"][m.key]]
+        ]
         parts.append(_html_table(["Metric", "Old", "New", "Delta"], rows))
     else:
-        parts.append(_html_table(["Metric", "Value"],
-                                 [[_e(m.label), _e(fmt(m.key, summary.get(m.key)))]
-                                  for m in METRICS]))
-    parts.append('<p class="muted">Latency and false-refusal rate: lower is better; every other '
-                 "metric: higher is better. – means not measurable on this run.</p>")
+        parts.append(
+            _html_table(
+                ["Metric", "Value"],
+                [[_e(m.label), _e(fmt(m.key, summary.get(m.key)))] for m in METRICS],
+            )
+        )
+    parts.append(
+        '<p class="muted">Latency and false-refusal rate: lower is better; every other '
+        "metric: higher is better. – means not measurable on this run.</p>"
+    )
     if chart_png:
         encoded = base64.b64encode(chart_png).decode("ascii")
         parts.append(f'<img alt="Main metrics by category" src="data:image/png;base64,{encoded}">')
     parts.append("<h2>By category</h2>")
     header = ["Category", "n"] + [METRIC_BY_KEY[k].label for k in CATEGORY_METRICS]
-    rows = [[_e(cat), _e(s.get("n_questions", 0))] + [_e(fmt(k, s.get(k)))
-                                                       for k in CATEGORY_METRICS]
-            for cat, s in report.get("by_category", {}).items()]
+    rows = [
+        [_e(cat), _e(s.get("n_questions", 0))] + [_e(fmt(k, s.get(k))) for k in CATEGORY_METRICS]
+        for cat, s in report.get("by_category", {}).items()
+    ]
     parts.append(_html_table(header, rows))
     if comparison:
         parts.append("<h2>Questions that got worse</h2>")
+        if comparison.get("note"):
+            parts.append(f'<p class="muted">Note: {_e(comparison["note"])}.</p>')
         if comparison["worse"]:
-            items = "".join(f"<li><code>{_e(w['set'])}/{_e(w['id'])}</code>: "
-                            f"{_e('; '.join(w['reasons']))}</li>" for w in comparison["worse"])
+            items = "".join(
+                f"<li><code>{_e(w['set'])}/{_e(w['id'])}</code>: {_e('; '.join(w['reasons']))}</li>"
+                for w in comparison["worse"]
+            )
             parts.append(f"<ul>{items}</ul>")
         else:
             parts.append("<p>None.</p>")
@@ -340,15 +426,20 @@ def _question_html(q: dict[str, Any]) -> str:
     if not q.get("answerable"):
         flags.append("unanswerable")
     flag_text = f' <span class="muted">({_e(", ".join(flags))})</span>' if flags else ""
-    head = (f"<summary>{mark} <code>{_e(q.get('set'))}/{_e(q.get('id'))}</code> "
-            f"{_e(q.get('question'))}{flag_text}</summary>")
-    body = [f'<p class="muted">Category {_e(q.get("category"))} · latency '
-            f'{_e(fmt("latency_ms_p50", q.get("latency_ms")))} ms · relevant ranks '
-            f'{_e(",".join(map(str, q.get("relevant_ranks") or [])) or "none")} · '
-            f'relevant chunks in corpus {_e(q.get("n_relevant_in_corpus"))}</p>']
+    head = (
+        f"<summary>{mark} <code>{_e(q.get('set'))}/{_e(q.get('id'))}</code> "
+        f"{_e(q.get('question'))}{flag_text}</summary>"
+    )
+    body = [
+        f'<p class="muted">Category {_e(q.get("category"))} · latency '
+        f"{_e(fmt('latency_ms_p50', q.get('latency_ms')))} ms · relevant ranks "
+        f"{_e(','.join(map(str, q.get('relevant_ranks') or [])) or 'none')} · "
+        f"relevant chunks in corpus {_e(q.get('n_relevant_in_corpus'))}</p>"
+    ]
     if q.get("history"):
-        turns = "".join(f"<li><b>{_e(t.get('role'))}:</b> {_e(t.get('content'))}</li>"
-                        for t in q["history"])
+        turns = "".join(
+            f"<li><b>{_e(t.get('role'))}:</b> {_e(t.get('content'))}</li>" for t in q["history"]
+        )
         body.append(f"<p>History:</p><ol>{turns}</ol>")
     if q.get("rewritten_query") and q.get("rewritten_query") != q.get("question"):
         body.append(f'<p class="muted">Query used: {_e(q["rewritten_query"])}</p>')
@@ -361,27 +452,56 @@ def _question_html(q: dict[str, Any]) -> str:
     if q.get("facts"):
         missed = {json.dumps(f) for f in q.get("facts_missed") or []}
         bad, good = '<span class="bad">✗</span>', '<span class="ok">✓</span>'
-        items = "".join(f"<li>{bad if json.dumps(f) in missed else good} {_e(_fact_text(f))}</li>"
-                        for f in q["facts"])
-        body.append(f"<p>Facts (recall {_e(fmt('fact_recall', q.get('fact_recall')))}):</p>"
-                    f"<ul>{items}</ul>")
+        items = "".join(
+            f"<li>{bad if json.dumps(f) in missed else good} {_e(_fact_text(f))}</li>"
+            for f in q["facts"]
+        )
+        body.append(
+            f"<p>Facts (recall {_e(fmt('fact_recall', q.get('fact_recall')))}):</p><ul>{items}</ul>"
+        )
     if q.get("citations"):
-        rows = [[_e(c.get("n")), _e(c.get("doc_id")), _e(_yes_no(c.get("relevant"))),
-                 _e(_yes_no(c.get("aligned"))), _e(c.get("quote"))] for c in q["citations"]]
-        body.append(_html_table(["#", "Document", "Relevant", "Quote verbatim", "Quote"], rows,
-                                numeric_from=99))
+        rows = [
+            [
+                _e(c.get("n")),
+                _e(c.get("doc_id")),
+                _e(_yes_no(c.get("relevant"))),
+                _e(_yes_no(c.get("aligned"))),
+                _e(c.get("quote")),
+            ]
+            for c in q["citations"]
+        ]
+        body.append(
+            _html_table(
+                ["#", "Document", "Relevant", "Quote verbatim", "Quote"], rows, numeric_from=99
+            )
+        )
     if q.get("sentences"):
-        rows = [[_e(s.get("text")), _e(",".join(map(str, s.get("citations") or []))),
-                 _e(_yes_no(s.get("faithful"))),
-                 _e("–" if s.get("support") is None else f"{s['support']:.2f}")]
-                for s in q["sentences"]]
-        body.append(_html_table(["Sentence", "Cites", "Faithful", "Term support"], rows,
-                                numeric_from=99))
+        rows = [
+            [
+                _e(s.get("text")),
+                _e(",".join(map(str, s.get("citations") or []))),
+                _e(_yes_no(s.get("faithful"))),
+                _e("–" if s.get("support") is None else f"{s['support']:.2f}"),
+            ]
+            for s in q["sentences"]
+        ]
+        body.append(
+            _html_table(["Sentence", "Cites", "Faithful", "Term support"], rows, numeric_from=99)
+        )
     if q.get("retrieved"):
-        rows = [[_e(r.get("rank")), _e(r.get("doc_id")), _e(r.get("chunk_id")),
-                 _e(_yes_no(r.get("relevant")))] for r in q["retrieved"]]
-        body.append("<p>Retrieved:</p>" + _html_table(["Rank", "Document", "Chunk", "Relevant"],
-                                                      rows, numeric_from=99))
+        rows = [
+            [
+                _e(r.get("rank")),
+                _e(r.get("doc_id")),
+                _e(r.get("chunk_id")),
+                _e(_yes_no(r.get("relevant"))),
+            ]
+            for r in q["retrieved"]
+        ]
+        body.append(
+            "<p>Retrieved:</p>"
+            + _html_table(["Rank", "Document", "Chunk", "Relevant"], rows, numeric_from=99)
+        )
     return f"<details>{head}{''.join(body)}</details>"
 
 
@@ -395,8 +515,9 @@ def render_chart(report: dict[str, Any]) -> bytes:
 
     groups = {"all": report.get("summary", {}), **report.get("by_category", {})}
     names = list(groups)
-    metrics = [m for m in CHART_METRICS
-               if any(groups[g].get(m) is not None for g in names)] or list(CHART_METRICS[:1])
+    metrics = [
+        m for m in CHART_METRICS if any(groups[g].get(m) is not None for g in names)
+    ] or list(CHART_METRICS[:1])
     fig = Figure(figsize=(max(8.0, 1.3 * len(names) + 3), 4.8), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
@@ -404,18 +525,28 @@ def render_chart(report: dict[str, Any]) -> bytes:
     for i, key in enumerate(metrics):
         values = [groups[g].get(key) for g in names]
         xs = [j + (i - (len(metrics) - 1) / 2) * width for j in range(len(names))]
-        ax.bar(xs, [math.nan if v is None else v for v in values], width,
-               label=METRIC_BY_KEY[key].label)
+        ax.bar(
+            xs,
+            [math.nan if v is None else v for v in values],
+            width,
+            label=METRIC_BY_KEY[key].label,
+        )
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels(names, rotation=20, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("score (higher is better)")
     cfg = report.get("config", {})
-    ax.set_title(f"Metrics by category — retriever {cfg.get('retriever')}, "
-                 f"generator {cfg.get('generator')}")
+    ax.set_title(
+        f"Metrics by category — retriever {cfg.get('retriever')}, generator {cfg.get('generator')}"
+    )
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, ncol=min(4, len(metrics)), loc="upper center",
-              bbox_to_anchor=(0.5, -0.22), frameon=False)
+    ax.legend(
+        fontsize=8,
+        ncol=min(4, len(metrics)),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.22),
+        frameon=False,
+    )
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

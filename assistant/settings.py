@@ -126,7 +126,15 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     if name == "root":
         return Path(value)
     kind = type(_FIELDS[name].default)
-    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+    if isinstance(value, bool) and kind is not bool:
+        raise SettingsError(
+            f"setting {name!r} from {source} should be {kind.__name__}, got {value!r}"
+        )
+    if kind is int and isinstance(value, float) and not value.is_integer():
+        raise SettingsError(
+            f"setting {name!r} from {source} should be a whole number, got {value!r}"
+        )
+    if isinstance(value, kind):
         return value
     try:
         if kind is bool:

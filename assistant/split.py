@@ -23,8 +23,29 @@ _NUMBERED = re.compile(
 )
 # Capitalised words that start a new sentence after a heading written inline with its text.
 _SENTENCE_STARTERS = {
-    "The", "This", "These", "Those", "We", "Our", "It", "Its", "In", "As", "A", "An", "All",
-    "Any", "When", "After", "Before", "There", "They", "Inspectors", "Inspections", "If", "For",
+    "The",
+    "This",
+    "These",
+    "Those",
+    "We",
+    "Our",
+    "It",
+    "Its",
+    "In",
+    "As",
+    "A",
+    "An",
+    "All",
+    "Any",
+    "When",
+    "After",
+    "Before",
+    "There",
+    "They",
+    "Inspectors",
+    "Inspections",
+    "If",
+    "For",
 }
 _SENTENCE_END = re.compile(r"(?<=[.!?])['’\")\]]*\s+(?=['‘\"(]?[A-Z0-9•-])")
 
@@ -166,8 +187,9 @@ def split_text(
         page = None
         if page_starts:
             page = pages[max(bisect.bisect_right(page_starts, s) - 1, 0)][1]  # type: ignore[index]
-        chunks.append(Chunk(cid, doc_id, piece, title, doc_type, section or title, page, s, e,
-                            source))
+        chunks.append(
+            Chunk(cid, doc_id, piece, title, doc_type, section or title, page, s, e, source)
+        )
 
     for i in range(len(bounds) - 1):
         sec_start, sec_end, section = bounds[i], bounds[i + 1], labels[i]

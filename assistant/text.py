@@ -145,7 +145,5 @@ def split_answer_sentences(answer: str, with_items: bool = False) -> list[Any]:
         buf = part
     if buf.strip():
         out.append(buf.strip())
-    cleaned = [
-        (s.lstrip("-*• ").strip(), s.lstrip()[:1] in "-*•") for s in out if s.strip(" -*•")
-    ]
+    cleaned = [(s.lstrip("-*• ").strip(), s.lstrip()[:1] in "-*•") for s in out if s.strip(" -*•")]
     return cleaned if with_items else [s for s, _ in cleaned]

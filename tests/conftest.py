@@ -1,0 +1,105 @@
+"""Shared fixtures: the repository root, a private copy of the seed corpus, fast settings with
+the deterministic hash embedder, and one real-MiniLM index built once per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Test configuration: nothing may reach a model hub, a telemetry endpoint or show progress bars.
+for _name, _value in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+from assistant.settings import Settings, load_settings  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SEED_DIR = REPO_ROOT / "corpus"
+NO_CONFIG = Path(os.devnull)  # an empty TOML file: shields tests from a local assistant.toml
+EDI_ID = "cafcass-inspection-framework-edi-statement-2020"
+NEWS_ID = "news-ofsted-announces-full-inspection-of-cafcass"
+
+
+def copy_seeds(target: Path) -> Path:
+    """Copy the seed documents and their metadata sidecars into `target` (created)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for pattern in ("*.txt", "*.meta.yaml"):
+        for path in sorted(SEED_DIR.glob(pattern)):
+            shutil.copy2(path, target / path.name)
+    return target
+
+
+def make_settings(root: Path, corpus: Path, index: Path, **overrides: object) -> Settings:
+    """Settings that ignore the caller's environment and any assistant.toml in the root."""
+    values: dict[str, object] = {
+        "embedder": "hash",
+        "corpus_dir": corpus,
+        "index_dir": index,
+        "trace": False,
+    }
+    values.update(overrides)
+    return load_settings(root=root, config_file=NO_CONFIG, environ={}, **values)
+
+
+def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment for a CLI subprocess that points at `settings`' corpus, index and embedder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(
+        ASSISTANT_ROOT=str(settings.root),
+        ASSISTANT_CONFIG=str(NO_CONFIG),
+        ASSISTANT_CORPUS_DIR=str(settings.corpus),
+        ASSISTANT_INDEX_DIR=str(settings.indexes),
+        ASSISTANT_EMBEDDER=settings.embedder,
+        ASSISTANT_TRACE="false",
+        PYTHONUNBUFFERED="1",
+        COLUMNS="250",  # rich wraps at 80 columns without a terminal
+    )
+    if settings.chroma_url:
+        env["ASSISTANT_CHROMA_URL"] = settings.chroma_url
+    env.update(extra)
+    return env
+
+
+def python_exe() -> str:
+    return sys.executable
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture
+def seed_corpus(tmp_path: Path) -> Path:
+    return copy_seeds(tmp_path / "corpus")
+
+
+@pytest.fixture
+def hash_settings(tmp_path: Path, seed_corpus: Path, repo_root: Path) -> Settings:
+    return make_settings(repo_root, seed_corpus, tmp_path / "idx")
+
+
+@pytest.fixture(scope="session")
+def minilm_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """One real-MiniLM index over a copy of the seeds, shared by every slow test."""
+    from assistant.index import build_index
+
+    base = tmp_path_factory.mktemp("minilm")
+    settings = make_settings(
+        REPO_ROOT, copy_seeds(base / "corpus"), base / "idx", embedder="minilm"
+    )
+    report = build_index(settings)
+    assert report.changed and not report.errors, report
+    yield settings

@@ -1,0 +1,139 @@
+"""Server mode: the index lives in a real `chroma run` server on loopback instead of the
+embedded store (hash embedder: the point here is the client/server path)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import EDI_ID, NEWS_ID, cli_env, make_settings
+
+from assistant.index import (
+    Index,
+    build_index,
+    check_index,
+    chroma_client,
+    read_current,
+    sentence_collection_name,
+)
+from assistant.retrieve import Retriever
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[str]:
+    exe = Path(sys.executable).with_name("chroma")
+    if not exe.exists():
+        pytest.skip(f"no chroma executable next to {sys.executable}")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "chroma-server.log"
+    env = dict(os.environ, ANONYMIZED_TELEMETRY="False")
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                str(exe),
+                "run",
+                "--path",
+                str(tmp_path / "server-data"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        with httpx.Client(trust_env=False, timeout=2) as http:
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"chroma server exited: {log_path.read_text(errors='replace')}")
+                try:
+                    if http.get(f"{url}/api/v2/heartbeat").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"chroma server not up in 30 s: {log_path.read_text()[-2000:]}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def test_index_and_search_through_a_chroma_server(
+    chroma_server: str, tmp_path: Path, seed_corpus: Path, repo_root: Path
+) -> None:
+    settings = make_settings(repo_root, seed_corpus, tmp_path / "idx", chroma_url=chroma_server)
+    report = build_index(settings)
+    assert sorted(report.added) == [EDI_ID, NEWS_ID] and not report.errors
+    assert not (settings.indexes / "chroma").exists()  # nothing embedded: the server holds it
+    assert check_index(settings) == []
+
+    client = chroma_client(settings)
+    current = read_current(settings)
+    assert current is not None
+    coll = client.get_collection(current["collection"])
+    ids = {c.chunk_id for c in Index.open(settings).chunks}
+    assert coll.count() == len(ids) == report.chunks_total
+    assert set(coll.get(include=[])["ids"]) == ids
+
+    retriever = Retriever(settings)
+    for mode in ("dense", "bm25", "hybrid"):
+        result = retriever.search("three aims of the public sector equality duty", 3, mode)
+        assert len(result.hits) == 3, mode
+        assert result.hits[0].chunk.doc_id == EDI_ID
+    news = retriever.search("inspection", 5, "dense", doc_types=["news"])
+    assert news.hits and all(h.chunk.doc_id == NEWS_ID for h in news.hits)
+
+    # incremental: nothing to do, then a deletion leaves no orphans on the server
+    assert build_index(settings).changed is False
+    (seed_corpus / f"{NEWS_ID}.txt").unlink()
+    report = build_index(settings)
+    assert report.removed == [NEWS_ID]
+    assert check_index(settings) == []
+    remaining = {c.chunk_id for c in Index.open(settings).chunks}
+    assert set(coll.get(include=[])["ids"]) == remaining
+
+    # a rebuild switches to a new server collection and drops the old one
+    report = build_index(settings, rebuild=True)
+    current = read_current(settings)
+    assert current is not None and current["collection"] != coll.name
+    names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+    assert names == {current["collection"], sentence_collection_name(current["collection"])}
+    assert check_index(settings) == []
+
+    # the CLI finds the server through ASSISTANT_CHROMA_URL
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant", "index", "--check"],
+        env=cli_env(settings),
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "consistent" in proc.stderr + proc.stdout
