@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from assistant.settings import Settings, SettingsError, load_settings
 
@@ -258,6 +259,49 @@ def eval_(
         settings=settings,
     )
     raise typer.Exit(code)
+
+
+@app.command()
+def bench(
+    sizes: Annotated[str, typer.Option(help="Comma-separated chunk counts.")] = "1000,10000,100000",
+    as_json: Annotated[bool, typer.Option("--json", help="Also print bench.json.")] = False,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for bench.json and the plot.")
+    ] = Path("bench"),
+    queries: Annotated[int, typer.Option(help="Queries per size (at least 200).")] = 200,
+    real_max: Annotated[int, typer.Option(help="Largest size encoded by the real model.")] = 10000,
+    config: ConfigOpt = None,
+) -> None:
+    """Benchmark ingestion and query latency on synthetic corpora of the given sizes."""
+    from assistant.bench import plot, run_bench, table_rows
+
+    settings = _settings(config)
+    try:
+        size_list = [int(x) for x in sizes.split(",") if x.strip()]
+    except ValueError:
+        _fail(f"--sizes must be comma-separated whole numbers, not {sizes!r}", 2)
+    if not size_list or min(size_list) < 10:
+        _fail("--sizes needs chunk counts of at least 10", 2)
+    report = run_bench(
+        settings,
+        size_list,
+        n_queries=max(queries, 1),
+        real_max=real_max,
+        log=lambda msg: console.print(f"[dim]{msg}[/]"),
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench.json").write_text(json.dumps(report, indent=1))
+    plot(report, out_dir / "latency.png")
+    table = Table(title="assistant bench")
+    table.add_column("metric")
+    for row in report["sizes"]:
+        table.add_column(f"{row['size_target']:,}", justify="right")
+    for key, values in table_rows(report):
+        table.add_row(key, *values)
+    out.print(table)
+    out.print(f"Wrote {out_dir / 'bench.json'} and {out_dir / 'latency.png'}")
+    if as_json:
+        out.print(json.dumps(report, indent=1))
 
 
 def main() -> None:

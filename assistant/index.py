@@ -255,12 +255,13 @@ def build_index(
     rebuild: bool = False,
     progress: Progress = _noop,
     files: list[Path] | None = None,
+    embedder: Any = None,
 ) -> BuildReport:
     """Bring the index up to date with the corpus folder (incremental by content hash)."""
     started = time.perf_counter()
     report = BuildReport()
     with build_lock(settings):
-        embedder = get_embedder(settings)
+        embedder = embedder or get_embedder(settings)
         current = read_current(settings)
         old_manifest = read_manifest(settings, current) if current else {"documents": {}}
         old_chunks: dict[str, Chunk] = {}

@@ -1,0 +1,225 @@
+"""The UI in a real Chromium: ask, follow a citation to its highlighted passage, upload a
+document and get an answer from it, with every request the page makes kept on this machine.
+
+Screenshots go to test-artifacts/ui/ (git-ignored) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from assistant.settings import Settings, load_settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts" / "ui"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ZEPHYR_TEXT = (
+    "Zephyr protocol for inspection reports\n\n"
+    "The Zephyr protocol sets the timetable for written inspection reports. "
+    "The Zephyr protocol requires inspectors to file reports within 9 days. "
+    "Reports filed late under the Zephyr protocol are escalated to the regional director.\n"
+)
+ZEPHYR_QUESTION = "How many days do inspectors have to file reports under the Zephyr protocol?"
+ANSWER_TIMEOUT_MS = 90_000
+INDEX_TIMEOUT_MS = 120_000
+
+
+def _loopback(url: str) -> bool:
+    parsed = urlparse(url)
+    if parsed.scheme in ("data", "blob", "about"):
+        return True
+    host = (parsed.hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
+    """The app on a free loopback port over its own MiniLM index (uploads change it)."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "Debian chromium is not installed at /usr/bin/chromium "
+            "(apt-get install -y chromium); CI installs it"
+        )
+    from assistant.index import build_index
+    from ui.app import create_app
+
+    tmp = tmp_path_factory.mktemp("ui-browser")
+    corpus = tmp / "corpus"
+    corpus.mkdir()
+    for pattern in ("*.txt", "*.meta.yaml"):
+        for path in sorted((REPO / "corpus").glob(pattern)):
+            shutil.copy2(path, corpus / path.name)
+    settings = load_settings(
+        root=REPO,
+        config_file=Path(os.devnull),
+        environ={},
+        corpus_dir=corpus,
+        index_dir=tmp / "idx",
+        trace=False,
+        feedback_path=tmp / "fb.jsonl",
+        upload_dir=corpus / "uploads",
+    )
+    report = build_index(settings)
+    assert report.changed and not report.errors, report
+    demo = create_app(settings)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/", settings
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(app_url: tuple[str, Settings]) -> Iterator[tuple[Any, list[str], list[str]]]:
+    """A page whose every request is recorded; anything not on loopback is blocked too."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    requested: list[str] = []
+    blocked: list[str] = []
+
+    def guard(route: Any) -> None:
+        url = route.request.url
+        requested.append(url)
+        if _loopback(url):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(30_000)
+        context.route("**/*", guard)
+        context.on("request", lambda req: requested.append(req.url))
+        page = context.new_page()
+        try:
+            yield page, requested, blocked
+        finally:
+            context.close()
+            browser.close()
+
+
+def _ask(page: Any, question: str) -> Any:
+    """Type a question, send it, and wait for the final (verified) answer message."""
+    before = page.locator("#chatbot .answer-meta").count()
+    page.locator("#question textarea").fill(question)
+    page.locator("#send").click()
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chatbot .answer-meta').length > n",
+        arg=before,
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    return page.locator("#chatbot .answer").last
+
+
+def test_ask_follow_citation_upload_and_stay_offline(
+    app_url: tuple[str, Settings], browser_page: tuple[Any, list[str], list[str]]
+) -> None:
+    from playwright.sync_api import expect
+
+    url, settings = app_url
+    page, requested, blocked = browser_page
+    page.goto(url)
+    page.locator("#question textarea").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "01-start.png"), full_page=True)
+
+    # ask: the answer has numbered citations and the sources panel highlighted passages
+    answer = _ask(page, "What are the three aims of the public sector equality duty?")
+    expect(answer).to_contain_text("[1]")
+    expect(answer).not_to_contain_text("Not covered by the documents")
+    first = answer.locator("a.cite", has_text="[1]").first
+    card_id = first.get_attribute("href").lstrip("#")
+    card = page.locator(f"#{card_id}")
+    expect(card.locator("mark").first).to_be_visible()
+
+    # move the card out of view, click [1]: it is scrolled back into view and flashes
+    page.evaluate(
+        "() => { const p = document.getElementById('sources-panel');"
+        " p.scrollTop = p.scrollHeight; window.scrollTo(0, 0); }"
+    )
+    first.click()
+    expect(card).to_be_in_viewport(timeout=5_000)
+    expect(card).to_have_class(re.compile(r"\bflash\b"))
+    expect(card.locator("mark").first).to_be_in_viewport()
+    page.screenshot(path=str(ARTIFACTS / "02-answer-citation.png"), full_page=True)
+
+    # upload a document with a fact no seed document has, through the Documents tab
+    doc = settings.root / "test-artifacts" / "ui" / "zephyr-protocol.txt"
+    doc.write_text(ZEPHYR_TEXT, encoding="utf-8")
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#upload input[type=file]").set_input_files(str(doc))
+    expect(page.locator("#upload")).to_contain_text("zephyr-protocol.txt")
+    page.locator("#add-docs").click()
+    report = page.locator("#library-report")
+    expect(report).to_contain_text("Added", timeout=INDEX_TIMEOUT_MS)
+    expect(report).to_contain_text("zephyr-protocol")
+    expect(page.locator("#docs-table")).to_contain_text("zephyr-protocol")
+    page.wait_for_timeout(800)  # let the progress overlay fade before the screenshot
+    page.screenshot(path=str(ARTIFACTS / "03-documents-uploaded.png"), full_page=True)
+
+    # the new document answers a question right away, without a restart
+    page.get_by_role("tab", name="Chat").click()
+    page.locator("#new-chat").click()
+    expect(page.locator("#chatbot .answer")).to_have_count(0)
+    answer = _ask(page, ZEPHYR_QUESTION)
+    expect(answer).to_contain_text("9 days")
+    expect(answer).to_contain_text("[1]")
+    cited = page.locator("#sources-panel .src-card.cited")
+    expect(cited.filter(has_text="zephyr-protocol").first).to_be_visible()
+    # one of its cards highlights the sentence with the fact
+    expect(cited.locator("mark", has_text="9 days").first).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "04-answer-from-upload.png"), full_page=True)
+
+    # feedback on that answer lands in the JSON-lines log
+    page.locator("#feedback-comment textarea").fill("right number of days")
+    page.locator("#thumbs-up").click()
+    expect(page.locator("#feedback-status")).to_contain_text("Thanks")
+    feedback = settings.path(settings.feedback_path)
+    record = json.loads(feedback.read_text(encoding="utf-8").splitlines()[-1])
+    assert record["rating"] == "up" and record["comment"] == "right number of days"
+    assert record["question"] == ZEPHYR_QUESTION and record["citations"]
+
+    # delete the upload again: it leaves the table
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#delete-pick input").click()
+    page.get_by_role("option", name=re.compile("zephyr-protocol")).click()
+    page.locator("#delete-doc").click()
+    expect(page.locator("#library-report")).to_contain_text("Removed", timeout=INDEX_TIMEOUT_MS)
+    expect(page.locator("#docs-table")).not_to_contain_text("zephyr-protocol")
+
+    # nothing the page did left this machine
+    assert requested, "no requests were recorded"
+    outside = sorted({u for u in requested if not _loopback(u)})
+    assert not outside and not blocked, f"non-loopback requests: {outside or blocked}"

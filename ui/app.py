@@ -1,0 +1,529 @@
+"""The Gradio web UI: chat with cited answers, a sources panel, the document library, feedback,
+and a JSON API endpoint (``/ask``).
+
+`create_app(settings)` builds the page; `launch(settings)` checks the network exposure (a
+non-loopback address needs a password), makes sure an index exists and serves it. Gradio is
+imported only inside these functions, after analytics are switched off, so importing this
+module is cheap and has no side effects.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.settings import GENERATORS, Settings
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from assistant.answer import Assistant
+
+log = logging.getLogger(__name__)
+
+QUEUE_CONCURRENCY = 4  # answers computed at once; more wait in the queue (CPU-bound work)
+QUEUE_MAX_SIZE = 64  # beyond this, new requests are rejected instead of waiting forever
+MAX_KEPT_ANSWERS = 20  # per browser session: earlier source cards and history stay bounded
+EXAMPLES: dict[str, list[str]] = {
+    "Inspection criteria": [
+        "What do inspectors expect of a learning culture?",
+        "Which criteria apply to the workforce?",
+    ],
+    "Equality duty (PSED)": [
+        "What are the three aims of the public sector equality duty?",
+        "How does Ofsted eliminate discrimination in Cafcass inspections?",
+    ],
+    "Equality, diversity & inclusion": [
+        "Which protected characteristics are relevant to children and parents?",
+    ],
+}
+GENERATOR_LABELS = {
+    "extractive": "extractive (fast)",
+    "local": "local LLM",
+    "openai": "OpenAI-compatible",
+    "ollama": "Ollama",
+}
+_OFFLINE_ENV = {
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+}
+
+
+class ServeError(ValueError):
+    """The server cannot start as configured; the message says what to change.
+
+    A ValueError, so `assistant serve` reports it as a usage error (exit 2), not a crash.
+    """
+
+
+# ----------------------------------------------------------------------------- network safety
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # a host name: assume it is reachable from elsewhere
+
+
+def resolve_auth(settings: Settings) -> tuple[str, str] | None:
+    """(user, password) from settings.auth: "user:password", or a file containing that."""
+    raw = (settings.auth or "").strip()
+    if not raw:
+        return None
+    candidate = settings.path(Path(raw))
+    try:
+        if candidate.is_file():
+            raw = candidate.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ServeError(f"cannot read the auth file {candidate}: {exc}") from exc
+    user, sep, password = raw.partition(":")
+    if not sep or not user.strip() or not password:
+        raise ServeError(
+            "auth must be 'user:password' or the path of an existing file containing that "
+            f"(got a value of {len(raw)} characters that is neither)"
+        )
+    return user.strip(), password
+
+
+def check_exposure(host: str, auth: tuple[str, str] | None, insecure: bool) -> None:
+    """Refuse to serve an unauthenticated UI on an address other machines can reach."""
+    if is_loopback(host) or auth is not None:
+        return
+    if not insecure:
+        raise ServeError(
+            f"refusing to listen on {host} without auth: set ASSISTANT_AUTH=user:password "
+            "or pass --insecure"
+        )
+    log.warning("serving on %s WITHOUT authentication (--insecure)", host)
+
+
+def ensure_index(settings: Settings) -> None:
+    """Build the index on first start, so the UI never opens onto a missing index."""
+    from assistant.index import build_index, read_current
+
+    if read_current(settings) is None:
+        log.info("no index in %s yet; building it from %s", settings.indexes, settings.corpus)
+        build_index(settings)
+
+
+def _offline_env() -> None:
+    # Forced, not defaulted: analytics and hub calls would send data off this machine.
+    os.environ.update(_OFFLINE_ENV)
+
+
+# ----------------------------------------------------------------------------- the page
+def launch_defaults(settings: Settings) -> dict[str, Any]:
+    """Options every launch of this app gets (tests may override any of them)."""
+    from ui.theme import CSS, HEAD, make_theme
+
+    return {
+        "theme": make_theme(),
+        "css": CSS,
+        "head": HEAD,
+        "max_file_size": settings.max_file_mb * 1024 * 1024,
+        "footer_links": ["api", "settings"],
+        "run_history": False,  # don't keep questions/answers in the browser's storage
+        "share": False,
+        "ssr_mode": False,
+        "mcp_server": False,
+        "enable_monitoring": False,
+        "pwa": False,
+        "show_error": True,
+    }
+
+
+def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blocks:
+    """Build the Gradio app around one shared `Assistant` (created here when not given)."""
+    _offline_env()
+    import gradio as gr
+
+    from assistant.documents import DOC_TYPES
+    from assistant.index import IndexProblem
+    from assistant.library import LibraryError
+    from assistant.loaders import SUPPORTED_SUFFIXES
+    from ui import format as fmt
+    from ui.service import AskError, UIService
+
+    service = UIService(settings, assistant)
+    defaults = launch_defaults(settings)
+
+    class AssistantBlocks(gr.Blocks):
+        """Blocks whose launch() applies this app's theme, CSS, script and limits by default."""
+
+        def launch(self, *args: Any, **kwargs: Any) -> Any:
+            for key, value in defaults.items():
+                kwargs.setdefault(key, value)
+            return super().launch(*args, **kwargs)
+
+    private: dict[str, Any] = {"api_visibility": "private"}
+
+    # ------------------------------------------------------------------ callbacks
+    def refresh_library() -> tuple[Any, Any, Any]:
+        docs = service.documents()
+        choices = fmt.document_choices(docs)
+        # the filter is reset: a selection could name a document that no longer exists
+        return (
+            gr.update(value=fmt.document_rows(docs)),
+            gr.update(choices=choices, value=[]),
+            gr.update(choices=choices, value=None),
+        )
+
+    def respond(
+        question: str,
+        messages: list[dict[str, str]],
+        turns: list[dict[str, str]],
+        records: list[dict[str, Any]],
+        generator: str,
+        doc_types: list[str] | None,
+        doc_ids: list[str] | None,
+    ) -> Any:
+        """Stream one answer into the chat; the last yield carries the verified answer."""
+        question = (question or "").strip()
+        messages = list(messages or [])
+        turns = list(turns or [])
+        records = list(records or [])
+        panel = fmt.sources_panel_html(records)
+        if not question:
+            gr.Warning("Type a question first.")
+            yield messages, messages, panel, turns, records, "", gr.update()
+            return
+        messages += [
+            {"role": "user", "content": fmt.question_markdown(question)},
+            {"role": "assistant", "content": fmt.streaming_markdown("")},
+        ]
+        yield messages, messages, panel, turns, records, "", ""
+        final = None
+        for event in service.stream(question, turns, generator, doc_types, doc_ids):
+            if event.error:
+                messages[-1] = {"role": "assistant", "content": fmt.error_markdown(event.error)}
+                yield messages, messages, panel, turns, records, "", ""
+                return
+            if event.answer is not None:
+                final = event.answer
+                break
+            messages[-1] = {"role": "assistant", "content": fmt.streaming_markdown(event.partial)}
+            yield messages, messages, panel, turns, records, "", ""
+        if final is None:  # pragma: no cover - the service always ends with an event
+            return
+        uid = fmt.new_uid()
+        messages[-1] = {"role": "assistant", "content": fmt.answer_markdown(final, uid)}
+        turns += [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": fmt.plain_answer_text(final)},
+        ]
+        records.append({"uid": uid, "answer": final})
+        turns, records = turns[-2 * MAX_KEPT_ANSWERS :], records[-MAX_KEPT_ANSWERS:]
+        yield messages, messages, fmt.sources_panel_html(records), turns, records, "", ""
+
+    def new_conversation() -> tuple[Any, ...]:
+        return [], [], fmt.sources_panel_html([]), [], [], "", ""
+
+    def give_feedback(records: list[dict[str, Any]], comment: str, rating: str) -> tuple[str, str]:
+        if not records:
+            return "Ask a question first; feedback applies to the latest answer.", comment
+        try:
+            service.record_feedback(records[-1]["answer"], rating, comment)
+        except OSError as exc:
+            raise gr.Error(f"Could not save the feedback: {exc}") from exc
+        thanks = "👍 Thanks, noted." if rating == "up" else "👎 Thanks, noted, we will look at it."
+        return thanks, ""
+
+    # Gradio finds the progress tracker by its default value; one instance per callback
+    upload_progress, delete_progress = gr.Progress(), gr.Progress()
+
+    def upload(files: list[str] | None, progress: gr.Progress = upload_progress) -> tuple[Any, ...]:
+        if not files:
+            raise gr.Error("Choose one or more files first.")
+        progress(0, desc="Saving files")
+
+        def report_progress(stage: str, done: int, total: int, detail: str) -> None:
+            progress((done, total or 1), desc=f"{stage}: {detail}"[:80])
+
+        try:
+            report, refused = service.upload(files, progress=report_progress)
+        except (IndexProblem, LibraryError) as exc:
+            raise gr.Error(str(exc), print_exception=False) from exc
+        html = fmt.build_report_html(asdict(report) if report else None, refused)
+        return (html, *refresh_library(), None)
+
+    def delete(doc_id: str | None, progress: gr.Progress = delete_progress) -> tuple[Any, ...]:
+        progress(0, desc="Updating the index")
+        try:
+            report = service.delete(doc_id or "")
+        except (IndexProblem, LibraryError) as exc:
+            raise gr.Error(str(exc), print_exception=False) from exc
+        return (fmt.build_report_html(asdict(report)), *refresh_library())
+
+    def ask(
+        question: str, history_json: str = "[]", generator: str = "extractive"
+    ) -> dict[str, Any]:
+        """Answer a question from the indexed documents.
+
+        Returns the answer object: question, answer (text with [n] markers), refused,
+        sentences, citations (n, doc_id, title, section, page, chunk_id, quote, score),
+        generator, timings_ms, rewritten_query, notice, closest, refusal_reason.
+        `history_json` is a JSON list of {"role": "user"|"assistant", "content": text}.
+        """
+        try:
+            return service.ask(question, history_json, generator)
+        except AskError as exc:
+            raise gr.Error(str(exc), print_exception=False) from exc
+
+    # ------------------------------------------------------------------ layout
+    docs = service.documents()
+    doc_choices = fmt.document_choices(docs)
+    generator_choices = [(GENERATOR_LABELS.get(g, g), g) for g in GENERATORS]
+
+    with AssistantBlocks(title="Inspection Assistant", analytics_enabled=False) as demo:
+        messages_state = gr.State([])
+        turns_state = gr.State([])
+        records_state = gr.State([])
+
+        gr.Markdown(
+            "# Inspection Assistant\n"
+            "Answers questions about the indexed inspection frameworks and equality guidance. "
+            "Every sentence cites the passage it comes from; if the documents don't cover a "
+            "question, it says so.",
+            elem_classes=["app-header"],
+        )
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=360):
+                        with gr.Row():
+                            generator = gr.Dropdown(
+                                generator_choices,
+                                value=settings.generator,
+                                label="Generator",
+                                elem_id="generator",
+                                scale=2,
+                            )
+                            doc_types = gr.Dropdown(
+                                list(DOC_TYPES),
+                                value=[],
+                                multiselect=True,
+                                label="Document types",
+                                elem_id="doc-types",
+                                scale=2,
+                            )
+                            doc_filter = gr.Dropdown(
+                                doc_choices,
+                                value=[],
+                                multiselect=True,
+                                label="Documents",
+                                elem_id="doc-filter",
+                                scale=3,
+                            )
+                        chatbot = gr.Chatbot(
+                            label="Conversation",
+                            elem_id="chatbot",
+                            height=440,
+                            buttons=["copy"],
+                            feedback_options=None,
+                            latex_delimiters=[],
+                            placeholder="Ask a question about the documents, or pick an "
+                            "example below.",
+                        )
+                        with gr.Row(elem_id="feedback-row", equal_height=True):
+                            gr.Markdown("Latest answer:", elem_classes=["examples-group"])
+                            up = gr.Button(
+                                "👍 Helpful", size="sm", scale=0, min_width=110, elem_id="thumbs-up"
+                            )
+                            down = gr.Button(
+                                "👎 Not helpful",
+                                size="sm",
+                                scale=0,
+                                min_width=130,
+                                elem_id="thumbs-down",
+                            )
+                            comment = gr.Textbox(
+                                label="Feedback comment",
+                                show_label=False,
+                                container=False,
+                                placeholder="Optional comment (send it with 👍 or 👎)",
+                                lines=1,
+                                scale=3,
+                                elem_id="feedback-comment",
+                            )
+                            feedback_status = gr.Markdown("", elem_id="feedback-status")
+                        with gr.Row(equal_height=True):
+                            question = gr.Textbox(
+                                label="Question",
+                                show_label=False,
+                                container=False,
+                                placeholder="Ask a question about the documents…",
+                                lines=1,
+                                max_lines=5,
+                                scale=6,
+                                elem_id="question",
+                            )
+                            send = gr.Button(
+                                "Send",
+                                variant="primary",
+                                size="md",
+                                scale=0,
+                                min_width=100,
+                                elem_id="send",
+                            )
+                            new_chat = gr.Button(
+                                "New conversation",
+                                size="md",
+                                scale=0,
+                                min_width=170,
+                                elem_id="new-chat",
+                            )
+                        example_buttons: list[tuple[Any, str]] = []
+                        with gr.Row():
+                            for group, items in EXAMPLES.items():
+                                with gr.Column(min_width=200):
+                                    gr.Markdown(group, elem_classes=["examples-group"])
+                                    for text in items:
+                                        btn = gr.Button(
+                                            text,
+                                            size="sm",
+                                            variant="secondary",
+                                            elem_classes=["example-btn"],
+                                        )
+                                        example_buttons.append((btn, text))
+                    with gr.Column(scale=2, min_width=300):
+                        gr.Markdown("### Sources")
+                        sources = gr.HTML(fmt.sources_panel_html([]), elem_id="sources-panel")
+
+            with gr.Tab("Documents", id="documents"):
+                docs_table = gr.Dataframe(
+                    value=fmt.document_rows(docs),
+                    headers=fmt.DOCUMENT_HEADERS,
+                    datatype=["str", "str", "number", "str", "str"],
+                    interactive=False,
+                    wrap=True,
+                    column_widths=["38%", "10%", "9%", "17%", "26%"],
+                    elem_id="docs-table",
+                    label="Indexed documents",
+                )
+                with gr.Row(equal_height=False):
+                    with gr.Column():
+                        files = gr.File(
+                            label="Add documents (" + " ".join(sorted(SUPPORTED_SUFFIXES)) + ")",
+                            file_count="multiple",
+                            file_types=sorted(SUPPORTED_SUFFIXES),
+                            elem_id="upload",
+                        )
+                        add_btn = gr.Button(
+                            "Add to library and index", variant="primary", elem_id="add-docs"
+                        )
+                    with gr.Column():
+                        delete_pick = gr.Dropdown(
+                            doc_choices,
+                            value=None,
+                            label="Document to delete",
+                            elem_id="delete-pick",
+                        )
+                        delete_btn = gr.Button(
+                            "Delete document", variant="stop", elem_id="delete-doc"
+                        )
+                        gr.Markdown(
+                            f"Uploads are limited to {settings.max_file_mb} MB per file. "
+                            "Deleting removes the file from the corpus folder and the index."
+                        )
+                library_report = gr.HTML("", elem_id="library-report")
+
+        # -------------------------------------------------------------- events
+        chat_inputs = [
+            question,
+            messages_state,
+            turns_state,
+            records_state,
+            generator,
+            doc_types,
+            doc_filter,
+        ]
+        # the chatbot and its State copy get the same messages, so the chatbot is never read back
+        chat_outputs = [
+            chatbot,
+            messages_state,
+            sources,
+            turns_state,
+            records_state,
+            question,
+            feedback_status,
+        ]
+        for trigger in (send.click, question.submit):
+            trigger(respond, chat_inputs, chat_outputs, **private)
+        for btn, text in example_buttons:
+            btn.click(lambda t=text: t, None, question, queue=False, **private).then(
+                respond, chat_inputs, chat_outputs, **private
+            )
+        new_chat.click(new_conversation, None, chat_outputs, queue=False, **private)
+        # the chatbot's own trash button must forget the conversation too, not just hide it
+        chatbot.clear(new_conversation, None, chat_outputs, queue=False, **private)
+        up.click(
+            lambda r, c: give_feedback(r, c, "up"),
+            [records_state, comment],
+            [feedback_status, comment],
+            **private,
+        )
+        down.click(
+            lambda r, c: give_feedback(r, c, "down"),
+            [records_state, comment],
+            [feedback_status, comment],
+            **private,
+        )
+
+        library_outputs = [docs_table, doc_filter, delete_pick]
+        add_btn.click(
+            upload,
+            files,
+            [library_report, *library_outputs, files],
+            concurrency_limit=1,
+            concurrency_id="library",
+            **private,
+        )
+        delete_btn.click(
+            delete,
+            delete_pick,
+            [library_report, *library_outputs],
+            concurrency_limit=1,
+            concurrency_id="library",
+            **private,
+        )
+        demo.load(refresh_library, None, library_outputs, **private)
+
+        gr.api(ask, api_name="ask")
+
+    demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
+    return demo
+
+
+# ----------------------------------------------------------------------------- serving
+def launch(
+    settings: Settings, host: str | None = None, port: int | None = None, insecure: bool = False
+) -> None:
+    """Serve the UI until interrupted (loopback by default; elsewhere only with a password)."""
+    _offline_env()
+    host = host or settings.host or "127.0.0.1"
+    port = port or settings.port
+    auth = resolve_auth(settings)
+    check_exposure(host, auth, insecure)
+    ensure_index(settings)
+    from assistant.answer import Assistant
+
+    assistant = Assistant(settings)
+    # load the embedder and the index now, so the first question is not the slow one
+    assistant.retriever.embedder.embed_query("warm up")
+    _ = assistant.retriever.index
+    demo = create_app(settings, assistant)
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        auth_message="Inspection Assistant: sign in to continue." if auth else None,
+    )

@@ -1,0 +1,207 @@
+"""What the UI's callbacks do, without Gradio: ask, stream, upload, delete, record feedback.
+
+Keeping this layer free of Gradio lets the callbacks in `ui.app` stay thin (convert errors to
+`gr.Error`, values to component updates) and lets this logic be exercised directly. One
+`UIService` (and so one `Assistant`, one embedder, one index reader) is shared by every browser
+session of the process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.answer import Answer, Assistant, QuestionError
+from assistant.chat import HistoryError
+from assistant.index import BuildReport, IndexProblem
+from assistant.library import DocumentInfo, LibraryError, add_documents, delete_document
+from assistant.library import list_documents as library_documents
+from assistant.settings import GENERATORS, Settings
+from ui.format import feedback_record
+
+log = logging.getLogger(__name__)
+
+# Errors whose message is written for the user; anything else is logged with its traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (
+    QuestionError,
+    HistoryError,
+    IndexProblem,
+    LibraryError,
+)
+ProgressFn = Callable[[str, int, int, str], None]
+
+
+class AskError(ValueError):
+    """A question could not be answered; the message is meant for the person who asked."""
+
+
+def _generator_unavailable() -> tuple[type[Exception], ...]:
+    """GeneratorUnavailable, imported lazily (assistant.llm is only needed for LLM generators)."""
+    try:
+        from assistant.llm import GeneratorUnavailable
+    except ImportError:  # pragma: no cover - the library always ships it
+        return ()
+    return (GeneratorUnavailable,)
+
+
+@dataclass
+class StreamEvent:
+    """One step of a streamed answer: a growing preview, then the final answer (or an error)."""
+
+    partial: str = ""
+    answer: dict[str, Any] | None = None
+    error: str = ""
+
+
+class UIService:
+    """The assistant plus the small amount of state the UI needs (a lock for the feedback log)."""
+
+    def __init__(self, settings: Settings, assistant: Assistant | None = None):
+        self.settings = settings
+        self.assistant = assistant or Assistant(settings)
+        self._feedback_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ asking
+    @staticmethod
+    def _filters(doc_types: Sequence[str] | None, doc_ids: Sequence[str] | None) -> dict:
+        # an empty selection means "no filter", never "match nothing"
+        return {
+            "doc_types": list(doc_types) if doc_types else None,
+            "doc_ids": list(doc_ids) if doc_ids else None,
+        }
+
+    def _generator(self, generator: str | None) -> str:
+        name = (generator or self.settings.generator).strip()
+        if name not in GENERATORS:
+            raise AskError(f"unknown generator {name!r}; choose one of {', '.join(GENERATORS)}")
+        return name
+
+    def stream(
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        generator: str | None = None,
+        doc_types: Sequence[str] | None = None,
+        doc_ids: Sequence[str] | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Preview events while the answer is produced, then one final event.
+
+        Never raises for problems a user can cause or fix (empty question, generator down,
+        index busy): those become a final event with `error` set, shown as a chat message.
+        """
+        partial = ""
+        try:
+            name = self._generator(generator)
+            events = self.assistant.stream(
+                question,
+                history=history or [],
+                generator=name,
+                **self._filters(doc_types, doc_ids),
+            )
+            for event in events:
+                if isinstance(event, Answer):
+                    yield StreamEvent(partial=partial, answer=event.to_dict(include_text=True))
+                    return
+                partial += str(event)
+                yield StreamEvent(partial=partial)
+        except (AskError, *USER_ERRORS) as exc:
+            yield StreamEvent(partial=partial, error=_sentence(str(exc)))
+        except _generator_unavailable() as exc:
+            yield StreamEvent(partial=partial, error=_unavailable(generator, exc))
+        except Exception as exc:  # a crash must not take the chat down with it
+            log.exception("answering %r failed", question)
+            yield StreamEvent(
+                partial=partial,
+                error=f"Something went wrong while answering "
+                f"({type(exc).__name__}: {exc}). Try again or another generator.",
+            )
+
+    def ask(
+        self, question: str, history_json: str = "[]", generator: str = "extractive"
+    ) -> dict[str, Any]:
+        """The answer object (Answer.to_dict()) for the API; AskError carries a clear message."""
+        try:
+            history = json.loads(history_json or "[]")
+        except json.JSONDecodeError as exc:
+            raise AskError(f"history_json is not valid JSON: {exc}") from exc
+        if isinstance(history, dict):
+            history = history.get("history", history.get("messages"))
+        try:
+            name = self._generator(generator)
+            return self.assistant.ask(question, history=history, generator=name).to_dict()
+        except USER_ERRORS as exc:
+            raise AskError(_sentence(str(exc))) from exc
+        except _generator_unavailable() as exc:
+            raise AskError(_unavailable(generator, exc)) from exc
+
+    # ------------------------------------------------------------------ feedback
+    def record_feedback(
+        self, answer: dict[str, Any], rating: str, comment: str = ""
+    ) -> dict[str, Any]:
+        """Append one JSON line to the feedback log (folder created; writes serialised)."""
+        record = feedback_record(answer, rating, comment)
+        path = self.settings.path(self.settings.feedback_path)
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with self._feedback_lock:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(line)
+        return record
+
+    # ------------------------------------------------------------------ library
+    def documents(self) -> list[DocumentInfo]:
+        """Indexed documents; an unreadable index shows as an empty list (and is logged)."""
+        try:
+            return library_documents(self.settings)
+        except (IndexProblem, OSError, ValueError) as exc:
+            log.warning("cannot list documents: %s", exc)
+            return []
+
+    def upload(
+        self, paths: Sequence[str | Path], progress: ProgressFn | None = None
+    ) -> tuple[BuildReport | None, list[str]]:
+        """Read uploaded temp files and add them; returns the build report and refusals."""
+        files: list[tuple[str, bytes]] = []
+        refused: list[str] = []
+        limit = self.settings.max_file_mb * 1024 * 1024
+        for raw in paths:
+            path = Path(raw)
+            try:
+                if path.stat().st_size > limit:
+                    refused.append(
+                        f"{path.name}: larger than the {self.settings.max_file_mb} MB upload limit"
+                    )
+                    continue
+                files.append((path.name, path.read_bytes()))
+            except OSError as exc:
+                refused.append(f"{path.name}: could not be read ({exc.strerror or exc})")
+        if not files:
+            return None, refused
+        report, more = add_documents(self.settings, files, progress=progress)
+        return report, refused + more
+
+    def delete(self, doc_id: str, progress: ProgressFn | None = None) -> BuildReport:
+        """Remove one document and update the index (LibraryError when it cannot be removed)."""
+        if not doc_id:
+            raise LibraryError("choose a document to delete first")
+        return delete_document(self.settings, doc_id, progress=progress)
+
+
+def _unavailable(generator: str | None, exc: Exception) -> str:
+    """Why an LLM generator failed, pointing at the page's menu rather than a CLI flag."""
+    detail = str(exc).replace("with --generator", "in the Generator menu").rstrip(".")
+    return (
+        f"The {generator} generator is not available: {detail}. The “extractive” "
+        "generator always works."
+    )
+
+
+def _sentence(message: str) -> str:
+    """Capitalise a library message for display ("the question is empty" -> "The question…")."""
+    message = message.strip()
+    return message[:1].upper() + message[1:] if message else "Unknown error"
