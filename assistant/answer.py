@@ -22,7 +22,7 @@ from assistant.extractive import compose, score_units, select_units
 from assistant.prompts import format_sources, load_prompt, render
 from assistant.retrieve import Retriever, SearchResult
 from assistant.settings import GENERATORS, Settings
-from assistant.text import content_terms
+from assistant.text import concept_coverage, content_terms, question_concepts
 from assistant.verify import CheckedSentence, Verifier
 
 REFUSAL = "The indexed documents do not cover this question."
@@ -189,18 +189,20 @@ class Assistant:
         if not result.hits:
             return "no passage matched"
         s = self.settings
-        terms = set(content_terms(query, drop_generic=True))
+        concepts = question_concepts(query, self.retriever.glossary)
         top_terms: set[str] = set()
         for hit in result.hits[:3]:
             top_terms |= set(content_terms(hit.chunk.text))
-        coverage = len(terms & top_terms) / len(terms) if terms else 1.0
+        coverage = concept_coverage(concepts, top_terms) if concepts else 1.0
         dense = result.max_dense if result.retriever != "bm25" else 1.0
         detail = f"question words found {coverage:.0%}, best similarity {result.max_dense:.2f}"
         if coverage < s.refuse_min_coverage:
             return f"the question's key words are not in the passages ({detail})"
+        if len(concepts) <= 2 and coverage < 1.0 and dense < s.refuse_few_terms_dense:
+            return f"the question's few key words are not all in the passages ({detail})"
         if coverage < s.refuse_partial_coverage and dense < s.refuse_min_dense:
             return f"weak evidence ({detail})"
-        if not terms and dense < s.refuse_min_dense:
+        if not concepts and dense < s.refuse_min_dense:
             return f"weak evidence ({detail})"
         return ""
 
@@ -229,7 +231,10 @@ class Assistant:
         return out
 
     def _extractive(self, query: str, hits: list[Hit], focus: str = "") -> str:
-        units = score_units(query, hits, self.retriever.index, self.retriever.embedder, focus)
+        units = score_units(
+            query, hits, self.retriever.index, self.retriever.embedder, focus,
+            self.retriever.glossary,
+        )
         chosen = select_units(query, units, self.settings.max_answer_sentences)
         return compose(chosen)
 

@@ -15,15 +15,24 @@ import numpy as np
 
 from assistant.documents import Hit
 from assistant.index import Index, sentence_units
-from assistant.text import content_terms, normalise, sentence_spans
+from assistant.text import (
+    concept_coverage,
+    content_terms,
+    normalise,
+    question_concepts,
+    sentence_spans,
+)
 
 _LISTY = re.compile(
-    r"\b(which|what are|list|aims|characteristics|principles|criteria|expectations|ways|"
-    r"steps|areas|types|kinds)\b",
+    r"\b(which (are|ones|of)|what are|list|aims|characteristics|principles|criteria|"
+    r"expectations|ways|steps|areas|types|kinds|qualities)\b",
     re.IGNORECASE,
 )
 
 
+_SECTION_NUMBER = re.compile(r"(?:^|\s)\d{1,2}(?:\.\d{1,2})*\.?\s+[A-Z]")
+# Answers stop growing at about this many characters (lists included).
+CHAR_BUDGET = 700
 # A unit joins the answer when it scores at least this share of the best unit's score.
 RELATIVE_CUTOFF = 0.6
 
@@ -72,7 +81,12 @@ def _stored_vectors(index: Index, hits: list[Hit]) -> dict[tuple[int, int], np.n
 
 
 def score_units(
-    question: str, hits: list[Hit], index: Index, embedder: object, focus: str = ""
+    question: str,
+    hits: list[Hit],
+    index: Index,
+    embedder: object,
+    focus: str = "",
+    glossary: tuple[tuple[str, ...], ...] = (),
 ) -> list[Unit]:
     """All candidate units of the hits, scored against the question.
 
@@ -91,14 +105,16 @@ def score_units(
             stored[(u.source, u.start)] = v
     qvec = np.asarray(embedder.embed_query(question), dtype=np.float32)  # type: ignore[attr-defined]
     q_all = set(content_terms(question))
-    q_terms = set(content_terms(question, drop_generic=True)) or q_all
-    f_terms = set(content_terms(focus, drop_generic=True)) if focus else set()
+    q_concepts = question_concepts(question, glossary) or [
+        frozenset([frozenset([t])]) for t in q_all
+    ]
+    f_concepts = question_concepts(focus, glossary) if focus else []
     for u in units:
         u.cosine = float(np.dot(stored[(u.source, u.start)], qvec))
         terms = set(content_terms(u.text))
-        u.overlap = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
-        if f_terms:
-            u.overlap = 0.4 * u.overlap + 0.6 * len(f_terms & terms) / len(f_terms)
+        u.overlap = concept_coverage(q_concepts, terms)
+        if f_concepts:
+            u.overlap = 0.4 * u.overlap + 0.6 * concept_coverage(f_concepts, terms)
         rank_prior = 1.0 / (1 + 0.5 * (u.source - 1))
         u.score = (0.55 * u.cosine + 0.35 * u.overlap + 0.10 * rank_prior) * _form(
             u, terms - q_all, hits[u.source - 1]
@@ -123,7 +139,15 @@ def _form(u: Unit, new_terms: set[str], hit: Hit) -> float:
     lowered = normalise(text)
     if lowered in (normalise(hit.chunk.title), normalise(hit.chunk.section)):
         factor *= 0.4  # a heading, not an answer
+    if len(_SECTION_NUMBER.findall(text)) >= 2:
+        factor *= 0.3  # a table-of-contents line lists several section headings
     return factor
+
+
+def _fragment(u: Unit) -> bool:
+    """Both ends broken: starts mid-sentence and stops mid-sentence (PDF column debris)."""
+    text = u.text.strip()
+    return not u.is_item and text[:1].islower() and text[-1:] not in ".!?:;'\"’)"
 
 
 def _similar(a: str, b: str) -> bool:
@@ -145,6 +169,10 @@ def select_units(question: str, units: list[Unit], max_sentences: int) -> list[U
             break
         if len(u.text) < 12 or any(_similar(u.text, c.text) for c in chosen):
             continue
+        if chosen and _fragment(u):
+            continue  # a broken-off piece of a sentence only leads when nothing better exists
+        if chosen and sum(len(c.text) for c in chosen) + len(u.text) > CHAR_BUDGET:
+            break
         chosen.append(u)
     listy = bool(_LISTY.search(question))
     by_source: dict[int, list[Unit]] = {}
@@ -176,6 +204,8 @@ def select_units(question: str, units: list[Unit], max_sentences: int) -> list[U
             if siblings[first].is_intro or siblings[first] is u:
                 extra.append(siblings[first])
     for u in extra:
+        if sum(len(c.text) for c in chosen) + len(u.text) > CHAR_BUDGET + 200:
+            break
         if u not in chosen and not any(_similar(u.text, c.text) for c in chosen):
             chosen.append(u)
     order = {s: k for k, s in enumerate(dict.fromkeys(u.source for u in chosen))}

@@ -59,6 +59,7 @@ class Settings:
     refuse_min_coverage: float = 0.5
     refuse_partial_coverage: float = 0.75
     refuse_min_dense: float = 0.45
+    refuse_few_terms_dense: float = 0.6  # 1-2 key words and one missing: need this similarity
     support_min_overlap: float = 0.5
     support_min_similarity: float = 0.6
 

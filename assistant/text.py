@@ -147,3 +147,48 @@ def split_answer_sentences(answer: str, with_items: bool = False) -> list[Any]:
         out.append(buf.strip())
     cleaned = [(s.lstrip("-*• ").strip(), s.lstrip()[:1] in "-*•") for s in out if s.strip(" -*•")]
     return cleaned if with_items else [s for s, _ in cleaned]
+
+
+Concept = frozenset[frozenset[str]]  # alternative spellings, each a set of stemmed terms
+
+
+def _generic_stems() -> frozenset[str]:
+    return frozenset({stem(g) for g in GENERIC | QUESTION_WORDS} | GENERIC | QUESTION_WORDS)
+
+
+def question_concepts(question: str, groups: tuple[tuple[str, ...], ...]) -> list[Concept]:
+    """The specific things a question asks about, with glossary synonyms as alternatives.
+
+    "What does the PSED require?" has one concept that "PSED" or "public sector equality duty"
+    both satisfy, so an answer passage is not penalised for using the other spelling.
+    """
+    lowered = normalise(question)
+    generic = _generic_stems()
+    used: set[str] = set()
+    out: list[Concept] = []
+    for group in groups:
+        hit = [
+            m for m in group if re.search(rf"(?<!\w){re.escape(normalise(m))}(?!\w)", lowered)
+        ]
+        if not hit:
+            continue
+        hit_terms = {t for m in hit for t in content_terms(m)}
+        used |= hit_terms
+        if hit_terms <= generic:
+            continue
+        alternatives = frozenset(
+            frozenset(t for t in content_terms(m) if t not in generic) for m in group
+        ) - {frozenset()}
+        if alternatives:
+            out.append(alternatives)
+    for term in dict.fromkeys(content_terms(question, drop_generic=True)):
+        if term not in used:
+            out.append(frozenset([frozenset([term])]))
+    return list(dict.fromkeys(out))
+
+
+def concept_coverage(concepts: list[Concept], terms: set[str]) -> float:
+    """Share of concepts that `terms` satisfy (any alternative fully present)."""
+    if not concepts:
+        return 0.0
+    return sum(any(alt <= terms for alt in c) for c in concepts) / len(concepts)
