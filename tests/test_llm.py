@@ -143,12 +143,6 @@ def test_injected_unsupported_sentence_is_caught(psed_local: Answer, minilm_inde
     assert last.reason
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "verify.Verifier.is_supported: the similarity fallback accepts overlap 0.27 (>= "
-    "min_overlap/2) with cosine 0.87 measured against the best-overlap window, here the "
-    "3-word heading 'Cafcass visiting policy.', so filler whose other 8 content words are "
-    "absent from the passage is verified (with or without a [1] marker)"
-))
 def test_observed_local_filler_is_not_verified(minilm_index: Settings):
     """Replay of a real SmolLM2 sentence written for the injection document."""
     chunk = Chunk("visiting-policy:x", "visiting-policy", INJECTION.strip(), "Visiting policy",
