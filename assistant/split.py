@@ -72,6 +72,13 @@ def _next_ok(prev: tuple[int, ...] | None, num: tuple[int, ...]) -> bool:
     return num == prev + (1,)
 
 
+def _is_contents(text: str, run: list[Heading], next_start: int) -> bool:
+    """True when the headings of `run` follow each other with no body text between them."""
+    ends = [h.end for h in run]
+    starts = [h.start for h in run[1:]] + [next_start]
+    return all(not text[e:s].strip() for e, s in zip(ends, starts, strict=True))
+
+
 def _heading_title(rest: str) -> str:
     words = rest.split()
     title: list[str] = []
@@ -90,10 +97,15 @@ def find_headings(text: str) -> list[Heading]:
     for m in _MD_HEADING.finditer(text):
         found.append(Heading(m.start(), m.end(), m.group(2).strip()))
     prev: tuple[int, ...] | None = None
+    run: list[Heading] = []  # numbered headings of the current sequence
     for m in _NUMBERED.finditer(text):
         num = tuple(int(p) for p in m.group("num").split("."))
         if len(num) == 1 and not m.group("dot"):
             continue
+        if run and num == (1,) and _is_contents(text, run, m.start()):
+            # the sequence so far was a table of contents: the real sections start again here
+            found = [h for h in found if h not in run]
+            run, prev = [], None
         if not _next_ok(prev, num):
             continue
         title = _heading_title(m.group("title"))
@@ -102,7 +114,9 @@ def find_headings(text: str) -> list[Heading]:
         prev = num
         label = f"{m.group('num')}{m.group('dot')} {title}"
         end = m.start("title") + m.group("title").find(title.split()[-1]) + len(title.split()[-1])
-        found.append(Heading(m.start(), end, label))
+        heading = Heading(m.start(), end, label)
+        found.append(heading)
+        run.append(heading)
     found.sort(key=lambda h: h.start)
     return found
 

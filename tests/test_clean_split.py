@@ -362,12 +362,6 @@ def test_toc_fragment_out_of_sequence_makes_no_heading() -> None:
     assert [h.label for h in find_headings(text)] == ["1. Introduction", "2. The duty"]
 
 
-@pytest.mark.xfail(
-    reason="split._next_ok accepts a multi-line table of contents that is itself in sequence "
-    "(1., 2., 3.), then rejects the real headings as out of sequence, so every body "
-    "section gets the label of the last contents entry",
-    strict=True,
-)
 def test_multiline_table_of_contents_does_not_steal_the_sections() -> None:
     text = (
         "Contents\n\n1. Introduction\n2. Scope\n3. Duties\n\n"
