@@ -262,6 +262,31 @@ def eval_(
 
 
 @app.command()
+def criteria(
+    topic: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """List the criteria, expectations and principles in the corpus that apply to a topic."""
+    from assistant.criteria import criteria_command
+
+    raise typer.Exit(criteria_command(topic, as_json, _settings(config)))
+
+
+@app.command()
+def psed(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write CSV here.")] = None,
+    md_out: Annotated[Path | None, typer.Option("--md", help="Also write Markdown here.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """PSED coverage matrix: each aim and protected characteristic with its passages."""
+    from assistant.psed import psed_command
+
+    raise typer.Exit(psed_command(as_json, csv_out, md_out, _settings(config)))
+
+
+@app.command()
 def bench(
     sizes: Annotated[str, typer.Option(help="Comma-separated chunk counts.")] = "1000,10000,100000",
     as_json: Annotated[bool, typer.Option("--json", help="Also print bench.json.")] = False,

@@ -33,6 +33,24 @@ Scoring rules (all deterministic, so two runs over the same index agree):
 ``latency_ms_p95=500`` means "fail if p95 is above 500 ms". A metric a run could not measure
 (e.g. refusal_accuracy with no unanswerable questions) fails its bound rather than pass silently.
 
+Question modes. An entry may carry ``mode: criteria`` (the criteria finder, with ``topic``,
+default the question text, and ``expected_items``: phrases, each text or a list of alternatives)
+or ``mode: psed`` (the PSED obligations view, with ``expected_rows``: ``{row label or id: true}``
+for a row that must be addressed, ``false`` for one that must be "no passage found"). They are
+scored on their own and never enter the answer and retrieval metrics above:
+
+- criteria_item_recall: expected items found (whole words, normalised) in the texts of the
+  listed items / expected items, over criteria questions (micro average);
+- criteria_precision: listed items whose text is verbatim (normalised) in the chunk they cite /
+  listed items - the finder only lists verbatim statements, so anything below 1 is a bug;
+- psed_row_accuracy: expected rows with the expected status / expected rows, over psed questions.
+
+Their rows reuse the per-question fields the reports render: the expected items (or rows) are
+shown as ``facts`` with ``fact_recall`` the mode's score, the listed items as ``citations``;
+``hit@1``/``hit@5`` say whether the first / one of the first five listed items is an expected
+one (for psed, whether every expected row is right, as there is no ranking). The naive baseline
+has neither feature, so its runs skip these questions.
+
 Evaluation questions are not user traffic, so runs do not write to the answer trace log.
 """
 
@@ -50,7 +68,7 @@ from typing import Any
 
 import yaml
 
-from assistant.report import COUNT_KEYS, METRIC_BY_KEY, METRICS, write_reports
+from assistant.report import COUNT_KEYS, METRIC_BY_KEY, METRICS, Metric, write_reports
 from assistant.text import content_terms, normalise
 
 __all__ = [
@@ -67,6 +85,14 @@ __all__ = [
 ]
 
 RETRIEVERS = ("hybrid", "dense", "bm25", "naive")
+MODES = ("answer", "criteria", "psed")
+# Metrics of the criteria finder and the PSED view, reported only when a run has such questions.
+MODE_METRICS: tuple[Metric, ...] = (
+    Metric("criteria_item_recall", "Criteria item recall"),
+    Metric("criteria_precision", "Criteria precision"),
+    Metric("psed_row_accuracy", "PSED row accuracy"),
+)
+ALL_METRIC_BY_KEY = {**METRIC_BY_KEY, **{m.key: m for m in MODE_METRICS}}
 FAITHFUL_MIN_TERMS = 0.6
 ROLES = ("user", "assistant")
 Progress = Callable[[int, int, str], None]  # (done, total, current question id)
@@ -90,6 +116,10 @@ class Question:
     evidence: list[str] = field(default_factory=list)
     facts: list[str | list[str]] = field(default_factory=list)
     history: list[dict[str, str]] = field(default_factory=list)
+    mode: str = "answer"
+    topic: str = ""
+    expected_items: list[str | list[str]] = field(default_factory=list)
+    expected_rows: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass
@@ -177,12 +207,16 @@ def _parse_question(
         category = "general"
     if not isinstance(category, str):
         raise fail("category", f"must be text, not {category!r}")
+    mode = item.get("mode", "answer")
+    if mode not in MODES:
+        raise fail("mode", f"must be one of {', '.join(MODES)}, not {mode!r}")
     sources = _text_list(item.get("sources"), "sources", fail)
-    if answerable and not sources:
+    if answerable and not sources and mode == "answer":
         raise fail("sources", "required for an answerable question: a list of document ids")
     evidence = _text_list(item.get("evidence"), "evidence", fail)
     facts = _facts(item.get("facts"), fail)
     history = _history(item.get("history"), fail)
+    topic, expected_items, expected_rows = _mode_fields(item, mode, text.strip(), fail)
     return Question(
         id=qid,
         question=text.strip(),
@@ -193,7 +227,48 @@ def _parse_question(
         evidence=evidence,
         facts=facts,
         history=history,
+        mode=mode,
+        topic=topic,
+        expected_items=expected_items,
+        expected_rows=expected_rows,
     )
+
+
+def _mode_fields(
+    item: dict[str, Any], mode: str, question: str, fail: Callable[[str, str], Exception]
+) -> tuple[str, list[str | list[str]], dict[str, bool]]:
+    """topic, expected_items and expected_rows of a criteria or psed question (validated)."""
+    for name, owner in (
+        ("topic", "criteria"),
+        ("expected_items", "criteria"),
+        ("expected_rows", "psed"),
+    ):
+        if item.get(name) not in (None, "", [], {}) and mode != owner:
+            raise fail(name, f"only used with mode: {owner}")
+    if mode == "criteria":
+        topic = item.get("topic", question)
+        if not isinstance(topic, str) or not topic.strip():
+            raise fail("topic", "must be non-empty text (default: the question)")
+        items = _alternatives(item.get("expected_items"), "expected_items", fail)
+        if not items:
+            raise fail("expected_items", "required with mode: criteria, a non-empty list")
+        return topic.strip(), items, {}
+    if mode == "psed":
+        from assistant.psed import load_rows
+
+        raw = item.get("expected_rows")
+        if not isinstance(raw, dict) or not raw:
+            raise fail("expected_rows", "required with mode: psed, a mapping {row: true|false}")
+        known = {key.lower() for spec in load_rows() for key in (spec.id, spec.label)}
+        rows: dict[str, bool] = {}
+        for key, value in raw.items():
+            if not isinstance(key, str) or key.strip().lower() not in known:
+                raise fail("expected_rows", f"unknown PSED row {key!r} (see assistant/psed.yaml)")
+            if not isinstance(value, bool):
+                raise fail("expected_rows", f"{key}: must be true or false, not {value!r}")
+            rows[key.strip()] = value
+        return "", [], rows
+    return "", [], {}
 
 
 def _text(value: Any) -> str | None:
@@ -220,21 +295,28 @@ def _text_list(value: Any, name: str, fail: Callable[[str, str], Exception]) -> 
 
 
 def _facts(value: Any, fail: Callable[[str, str], Exception]) -> list[str | list[str]]:
+    return _alternatives(value, "facts", fail)
+
+
+def _alternatives(
+    value: Any, name: str, fail: Callable[[str, str], Exception]
+) -> list[str | list[str]]:
+    """A list whose entries are text or lists of alternative texts (facts, expected items)."""
     if value is None:
         return []
     if not isinstance(value, list):
-        raise fail("facts", f"must be a list, not {type(value).__name__}")
+        raise fail(name, f"must be a list, not {type(value).__name__}")
     out: list[str | list[str]] = []
     for i, entry in enumerate(value, 1):
         if isinstance(entry, list):
             alternatives = [_text(a) for a in entry]
             if not entry or any(a is None for a in alternatives):
-                raise fail("facts", f"item {i}: a list of alternatives must hold non-empty text")
+                raise fail(name, f"item {i}: a list of alternatives must hold non-empty text")
             out.append([a for a in alternatives if a is not None])
         else:
             text = _text(entry)
             if text is None:
-                raise fail("facts", f"item {i} must be text or a list of alternatives")
+                raise fail(name, f"item {i} must be text or a list of alternatives")
             out.append(text)
     return out
 
@@ -361,7 +443,12 @@ def _ratio(num: int, den: int) -> float | None:
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The summary metrics of a list of per-question rows (also used per category)."""
+    """The summary metrics of a list of per-question rows (also used per category).
+
+    Criteria and psed rows are scored by `summarise_modes` only; the other metrics (and the
+    answerable/unanswerable counts) are over the answer questions, as before modes existed.
+    """
+    all_rows, rows = rows, [r for r in rows if r.get("mode", "answer") == "answer"]
     answerable = [r for r in rows if r.get("answerable")]
     unanswerable = [r for r in rows if not r.get("answerable")]
     answered_mode = [r for r in rows if r.get("refused") is not None]
@@ -393,11 +480,38 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "false_refusal_rate": _mean(r.get("refused") for r in answerable),
         "latency_ms_p50": None if p50 is None else round(p50, 1),
         "latency_ms_p95": None if p95 is None else round(p95, 1),
-        "n_questions": len(rows),
+        "n_questions": len(all_rows),
         "n_answerable": len(answerable),
         "n_unanswerable": len(unanswerable),
-        "n_errors": sum(1 for r in rows if r.get("error")),
-    }
+        "n_errors": sum(1 for r in all_rows if r.get("error")),
+    } | summarise_modes(all_rows)
+
+
+def summarise_modes(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """criteria_item_recall, criteria_precision, psed_row_accuracy (when such rows exist).
+
+    A question skipped by the run (the naive baseline) is not counted; one that raised counts
+    as finding nothing.
+    """
+    out: dict[str, Any] = {}
+    criteria = [r for r in rows if r.get("mode") == "criteria"]
+    psed = [r for r in rows if r.get("mode") == "psed"]
+    if criteria:
+        scored = [r for r in criteria if not r.get("skipped")]
+        out["criteria_item_recall"] = _ratio(
+            sum(len(r["facts_found"]) for r in scored), sum(len(r["facts"]) for r in scored)
+        )
+        out["criteria_precision"] = _ratio(
+            sum(r["n_aligned"] or 0 for r in scored), sum(r["n_quotes"] or 0 for r in scored)
+        )
+    if psed:
+        scored = [r for r in psed if not r.get("skipped")]
+        out["psed_row_accuracy"] = _ratio(
+            sum(len(r["facts_found"]) for r in scored), sum(len(r["facts"]) for r in scored)
+        )
+    if criteria or psed:
+        out["n_mode_questions"] = len(criteria) + len(psed)
+    return out
 
 
 def by_category(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -605,6 +719,159 @@ def retrieval_row(
     return row
 
 
+def _ms_since(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000
+
+
+def _mode_row(q: Question, topic: str) -> dict[str, Any]:
+    """The fields every row has, set for a criteria or psed question (before scoring)."""
+    row = _base_row(q)
+    row.update(
+        {
+            "mode": q.mode,
+            "topic": topic,
+            "rewritten_query": topic,
+            "answer": "",
+            "refused": False,
+            "refusal_reason": "",
+            "generator": q.mode,
+            "error": None,
+            "skipped": "",
+            "retrieved": [],
+            "relevant_ranks": [],
+            "n_relevant_in_corpus": None,
+            "hit@1": None,
+            "hit@5": None,
+            "rr@5": None,
+            "ndcg@5": None,
+            "citations": [],
+            "n_citations": 0,
+            "n_relevant_citations": 0,
+            "n_quotes": 0,
+            "n_aligned": 0,
+            "sentences": [],
+            "n_sentences_checked": 0,
+            "n_faithful": 0,
+            "facts": [],
+            "facts_found": [],
+            "facts_missed": [],
+            "fact_recall": None,
+            "latency_ms": None,
+            "timings_ms": {},
+        }
+    )
+    return row
+
+
+def _item_matches(expected: str | list[str], text: str) -> bool:
+    return fact_present(expected, normalise(text))
+
+
+def score_criteria(
+    q: Question, result: Any, chunk_text: Callable[[str], str | None], latency_ms: float
+) -> dict[str, Any]:
+    """A row for a criteria question from a `assistant.criteria.CriteriaResult`."""
+    row = _mode_row(q, q.topic)
+    items = list(result.items)
+    citations = []
+    for item in items:
+        text = chunk_text(item.chunk_id) or ""
+        citations.append(
+            {
+                "n": item.n,
+                "doc_id": item.doc_id,
+                "chunk_id": item.chunk_id,
+                "quote": item.quote,
+                "relevant": any(_item_matches(e, item.text) for e in q.expected_items),
+                "aligned": quote_aligned(item.text, text),
+            }
+        )
+    found = [e for e in q.expected_items if any(_item_matches(e, i.text) for i in items)]
+    missed = [e for e in q.expected_items if e not in found]
+    flags = [c["relevant"] for c in citations]
+    row.update(
+        {
+            "answer": "\n".join(f"[{i.n}] {i.area}: {i.quote}" for i in items)
+            or "(nothing listed)",
+            "relevant_ranks": relevant_ranks(flags),
+            "hit@1": hit_at(relevant_ranks(flags), 1),
+            "hit@5": hit_at(relevant_ranks(flags), 5),
+            "citations": citations,
+            "n_citations": len(citations),
+            "n_relevant_citations": sum(flags),
+            "n_quotes": len(citations),
+            "n_aligned": sum(1 for c in citations if c["aligned"]),
+            "facts": list(q.expected_items),
+            "facts_found": found,
+            "facts_missed": missed,
+            "fact_recall": round(len(found) / len(q.expected_items), 4),
+            "criteria_item_recall": round(len(found) / len(q.expected_items), 4),
+            "criteria_precision": _ratio(sum(1 for c in citations if c["aligned"]), len(citations)),
+            "latency_ms": round(latency_ms, 1),
+            "timings_ms": dict(result.timings_ms),
+        }
+    )
+    return row
+
+
+def score_psed(q: Question, matrix: Any, latency_ms: float) -> dict[str, Any]:
+    """A row for a psed question from a `assistant.psed.PsedMatrix`."""
+    from assistant.psed import ADDRESSED, NOT_FOUND
+
+    row = _mode_row(q, "PSED obligations")
+    expected: list[str | list[str]] = []
+    found: list[str | list[str]] = []
+    checks: dict[str, dict[str, Any]] = {}
+    for key, must in q.expected_rows.items():
+        got = matrix.row(key)
+        label = f"{got.label}: {ADDRESSED if must else NOT_FOUND}"
+        expected.append(label)
+        correct = got.addressed == must
+        if correct:
+            found.append(label)
+        checks[got.label] = {
+            "expected": must,
+            "status": got.status,
+            "count": got.count,
+            "correct": correct,
+        }
+    citations = [
+        {
+            "n": p.n,
+            "doc_id": p.doc_id,
+            "chunk_id": p.chunk_id,
+            "quote": p.quote,
+            "relevant": True,
+            "aligned": True,  # psed quotes are checked with quote_in_chunk when built
+        }
+        for r in matrix.rows
+        for p in r.passages[:1]
+    ]
+    accuracy = round(len(found) / len(expected), 4)
+    perfect = 1.0 if len(found) == len(expected) else 0.0
+    row.update(
+        {
+            "answer": "\n".join(f"{r.label}: {r.status} ({r.count})" for r in matrix.rows),
+            "hit@1": perfect,
+            "hit@5": perfect,
+            "citations": citations,
+            "n_citations": len(citations),
+            "n_relevant_citations": len(citations),
+            "n_quotes": len(citations),
+            "n_aligned": len(citations),
+            "facts": expected,
+            "facts_found": found,
+            "facts_missed": [e for e in expected if e not in found],
+            "fact_recall": accuracy,
+            "psed_row_accuracy": accuracy,
+            "psed_rows": checks,
+            "latency_ms": round(latency_ms, 1),
+            "timings_ms": dict(matrix.timings_ms),
+        }
+    )
+    return row
+
+
 # ----------------------------------------------------------------------------- running
 class _Runner:
     """Asks questions through the real pipeline or the naive baseline, and knows its chunks."""
@@ -644,6 +911,7 @@ class _Runner:
                 "corpus_hash": corpus_hash,
             }
         self.by_id = {c.chunk_id: c for c in self.chunks}
+        self._psed: Any = None
         self.normalised = {c.chunk_id: normalise(c.text) for c in self.chunks}
 
     def chunk_text(self, chunk_id: str) -> str | None:
@@ -698,6 +966,50 @@ class _Runner:
         latency = (time.perf_counter() - t0) * 1000
         return score_answer(q, result, self.chunk_text, self.count_relevant(q), latency)
 
+    def mode_question(self, q: Question) -> dict[str, Any]:
+        """Run a criteria or psed question through its feature (not the answer pipeline)."""
+        t0 = time.perf_counter()
+        if self.mode == "naive":
+            row = _mode_row(q, q.topic or "PSED obligations")
+            row.update(
+                {
+                    "skipped": "the naive baseline has no criteria finder or PSED view",
+                    "refused": None,
+                    "answer": None,
+                    "facts": list(q.expected_items) or list(q.expected_rows),
+                }
+            )
+            return row
+        try:
+            if q.mode == "criteria":
+                from assistant.criteria import find_criteria
+
+                result = find_criteria(self.settings, q.topic, retriever=self.retriever)
+                return score_criteria(q, result, self.chunk_text, _ms_since(t0))
+            from assistant.psed import psed_matrix
+
+            if self._psed is None or self._psed.generation != self.retriever.index.generation:
+                self._psed = psed_matrix(self.settings, retriever=self.retriever)
+            return score_psed(q, self._psed, _ms_since(t0))
+        except Exception as exc:  # noqa: BLE001 - one broken question must not end the run
+            row = _mode_row(q, q.topic or "PSED obligations")
+            expected = list(q.expected_items) or [
+                f"{k}: {'addressed' if v else 'no passage found'}"
+                for k, v in q.expected_rows.items()
+            ]
+            row.update(
+                {
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "facts": expected,
+                    "facts_missed": expected,
+                    "fact_recall": 0.0,
+                    "hit@1": 0.0,
+                    "hit@5": 0.0,
+                    "latency_ms": round(_ms_since(t0), 1),
+                }
+            )
+            return row
+
     def retrieve(self, q: Question) -> dict[str, Any]:
         t0 = time.perf_counter()
         if self.mode == "naive":
@@ -732,7 +1044,14 @@ def check_question_sets(questions: list[Question], chunks: list[Any]) -> list[st
         unknown = [s for s in q.sources if s not in docs]
         if unknown:
             warnings.append(f"{where}: source not in the index: {', '.join(unknown)}")
-        if not q.answerable:
+        if q.mode == "criteria":
+            everything = " \n ".join(t for texts in docs.values() for t in texts)
+            for item in q.expected_items:
+                shown = " / ".join(item) if isinstance(item, list) else item
+                if not fact_present(item, everything):
+                    warnings.append(f"{where}: expected item {shown!r} occurs in no chunk")
+            continue
+        if not q.answerable or q.mode != "answer":
             continue
         texts = [t for s in q.sources for t in docs.get(s, [])]
         evidence = [normalise(e) for e in q.evidence]
@@ -806,7 +1125,10 @@ def run_eval(
     for i, q in enumerate(questions):
         if progress:
             progress(i, total, f"{q.set}/{q.id}")
-        rows.append(runner.retrieve(q) if retrieval_only else runner.answer(q))
+        if q.mode != "answer":
+            rows.append(runner.mode_question(q))
+        else:
+            rows.append(runner.retrieve(q) if retrieval_only else runner.answer(q))
     if progress:
         progress(total, total, "")
     config = {
@@ -836,9 +1158,10 @@ class UnknownMetricError(ValueError):
 
 
 def _check_metric(name: str) -> None:
-    if name not in METRIC_BY_KEY:
+    if name not in ALL_METRIC_BY_KEY:
         raise UnknownMetricError(
-            f"unknown metric {name!r} in --fail-under; known metrics: {', '.join(METRIC_BY_KEY)}"
+            f"unknown metric {name!r} in --fail-under; known metrics: "
+            f"{', '.join(ALL_METRIC_BY_KEY)}"
         )
 
 
@@ -867,7 +1190,7 @@ def check_fail_under(summary: dict[str, Any], bounds: dict[str, float]) -> list[
     failures: list[str] = []
     for name, bound in bounds.items():
         _check_metric(name)
-        metric = METRIC_BY_KEY[name]
+        metric = ALL_METRIC_BY_KEY[name]
         value = summary.get(name)
         unit = " ms" if metric.unit == "ms" else ""
         if value is None:
@@ -909,6 +1232,10 @@ def summary_table(report: dict[str, Any], comparison: dict[str, Any] | None = No
             )
         else:
             table.add_row(metric.key, fmt(metric.key, summary.get(metric.key)))
+    for metric in MODE_METRICS:
+        if metric.key in summary:
+            value = f"{summary[metric.key]:.3f}" if summary[metric.key] is not None else "–"
+            table.add_row(metric.key, *(["–", value, ""] if comparison else [value]))
     table.add_section()
     for key in COUNT_KEYS:
         if comparison:
