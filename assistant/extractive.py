@@ -33,6 +33,8 @@ _LISTY = re.compile(
 _SECTION_NUMBER = re.compile(r"(?:^|\s)\d{1,2}(?:\.\d{1,2})*\.?\s+[A-Z]")
 # Answers stop growing at about this many characters (lists included).
 CHAR_BUDGET = 700
+# Passages one answer may quote from.
+MAX_SOURCES = 2
 # A unit joins the answer when it scores at least this share of the best unit's score.
 RELATIVE_CUTOFF = 0.6
 
@@ -169,6 +171,9 @@ def select_units(question: str, units: list[Unit], max_sentences: int) -> list[U
             break
         if len(u.text) < 12 or any(_similar(u.text, c.text) for c in chosen):
             continue
+        sources = {c.source for c in chosen}
+        if u.source not in sources and len(sources) >= MAX_SOURCES:
+            continue  # a short answer rests on a few passages, not on everything retrieved
         if chosen and _fragment(u):
             continue  # a broken-off piece of a sentence only leads when nothing better exists
         if chosen and sum(len(c.text) for c in chosen) + len(u.text) > CHAR_BUDGET:
