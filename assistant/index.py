@@ -313,7 +313,6 @@ def build_index(
             if content_hash in seen_hashes:
                 report.duplicates[doc_id] = seen_hashes[content_hash]
                 continue
-            seen_hashes[content_hash] = doc_id
             doc_hash = hashlib.sha256(
                 content_hash.encode() + _sidecar_bytes(path) + fingerprint.encode()
             ).hexdigest()
@@ -323,19 +322,25 @@ def build_index(
                 and previous.get("hash") == doc_hash
                 and all(cid in old_chunks for cid in previous["chunks"])
             ):
-                new_docs[doc_id] = previous
+                # a copy without aliases: they are recomputed below and compared with the old
+                new_docs[doc_id] = {k: v for k, v in previous.items() if k != "aliases"}
                 chunks_by_doc[doc_id] = [old_chunks[cid] for cid in previous["chunks"]]
                 report.unchanged.append(doc_id)
+                seen_hashes[content_hash] = doc_id
                 continue
             try:
                 chunks, entry = process_file(path, settings)
             except LoadError as exc:
                 report.errors.append(str(exc))
                 if previous and all(cid in old_chunks for cid in previous["chunks"]):
-                    new_docs[doc_id] = previous  # keep the last good version rather than lose it
+                    # keep the last good version rather than lose it (aliases recomputed below)
+                    new_docs[doc_id] = {k: v for k, v in previous.items() if k != "aliases"}
                     chunks_by_doc[doc_id] = [old_chunks[cid] for cid in previous["chunks"]]
                     report.kept_on_error.append(doc_id)
                 continue
+            # only a file that indexed can be the original of a duplicate (two empty or two
+            # broken files with equal bytes are each reported with their own error)
+            seen_hashes[content_hash] = doc_id
             entry["hash"] = doc_hash
             entry["indexed_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             new_docs[doc_id] = entry

@@ -74,13 +74,13 @@ class Settings:
     llm_source_chars: int = 700
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "local"
-    openai_api_key: str = "not-needed"
+    openai_api_key: str = field(default="not-needed", repr=False)  # never printed
     ollama_url: str = "http://127.0.0.1:11434"
     ollama_model: str = "llama3.2"
 
     host: str = "127.0.0.1"
     port: int = 7860
-    auth: str = ""  # "user:password" or a path to a file holding it
+    auth: str = field(default="", repr=False)  # "user:password" or a path to a file holding it
     max_question_chars: int = 2000
 
     def path(self, value: Path) -> Path:

@@ -18,6 +18,15 @@ from assistant.documents import Chunk
 from assistant.text import content_terms, normalise, sentence_spans, split_answer_sentences
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
+# Text that addresses the reader or the model rather than stating something: a document may
+# carry it (prompt injection), and quoting it verbatim would still pass it on to the user.
+_INSTRUCTION = re.compile(
+    r"\b(ignore (all |any )?(previous|prior|above|earlier) (instructions|rules|prompts)|"
+    r"disregard (the|all|your) (previous |prior )?(instructions|rules)|"
+    r"reply (only )?with|respond (only )?with|you must (now )?(say|reply|answer)|"
+    r"system prompt|as an ai (language )?model|click (here|the link)|visit https?://)",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -150,6 +159,10 @@ class Verifier:
                 continue
             valid = [n for n in numbers if n in sources]
             result = CheckedSentence(bare, valid, False, is_item=is_item)
+            if _INSTRUCTION.search(bare):
+                result.reason = "looks like an instruction embedded in a document; not repeated"
+                checked.append(result)
+                continue
             if len(content_terms(bare)) == 0:
                 continue  # enumeration numbers, stray punctuation: nothing to verify or show
             for n in valid:

@@ -223,3 +223,30 @@ def test_ask_follow_citation_upload_and_stay_offline(
     assert requested, "no requests were recorded"
     outside = sorted({u for u in requested if not _loopback(u)})
     assert not outside and not blocked, f"non-loopback requests: {outside or blocked}"
+
+
+def test_criteria_and_psed_tabs(
+    app_url: tuple[str, Settings], browser_page: tuple[Any, list[str], list[str]]
+) -> None:
+    """The two views shaped for inspectors and equality staff render real, cited results."""
+    from playwright.sync_api import expect
+
+    url, _settings = app_url
+    page, requested, blocked = browser_page
+    page.goto(url)
+    page.get_by_role("tab", name="Criteria").click()
+    page.locator("#criteria-topic textarea").fill("learning culture")
+    page.locator("#criteria-go").click()
+    out = page.locator("#criteria-out")
+    expect(out).to_contain_text("Staff at all levels work in a culture", timeout=ANSWER_TIMEOUT_MS)
+    expect(out.locator(".cite").first).to_contain_text("[1]")
+    page.screenshot(path=str(ARTIFACTS / "05-criteria.png"), full_page=True)
+
+    page.get_by_role("tab", name="PSED obligations").click()
+    page.locator("#psed-go").click()
+    table = page.locator("#psed-out table")
+    expect(table).to_contain_text("Foster good relations", timeout=ANSWER_TIMEOUT_MS)
+    expect(table.locator("tr.ok").first).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "06-psed.png"), full_page=True)
+    outside = sorted({u for u in requested if not _loopback(u)})
+    assert not outside and not blocked, f"non-loopback requests: {outside or blocked}"

@@ -152,16 +152,27 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
     from assistant.loaders import SUPPORTED_SUFFIXES
     from ui import format as fmt
     from ui.service import AskError, UIService
+    from ui.tabs import build_criteria_tab, build_psed_tab
 
     service = UIService(settings, assistant)
     defaults = launch_defaults(settings)
 
     class AssistantBlocks(gr.Blocks):
-        """Blocks whose launch() applies this app's theme, CSS, script and limits by default."""
+        """Blocks whose launch() applies this app's theme, CSS, script and limits by default.
 
-        def launch(self, *args: Any, **kwargs: Any) -> Any:
+        The address defaults to `settings.host` (never Gradio's $GRADIO_SERVER_NAME) and the
+        exposure rule holds here too, so even a direct ``create_app(...).launch()`` cannot
+        serve an unauthenticated UI beyond loopback unless `insecure=True` is passed.
+        """
+
+        def launch(self, *args: Any, insecure: bool = False, **kwargs: Any) -> Any:
             for key, value in defaults.items():
                 kwargs.setdefault(key, value)
+            if not kwargs.get("server_name"):
+                kwargs["server_name"] = settings.host or "127.0.0.1"
+            if "auth" not in kwargs:
+                kwargs["auth"] = resolve_auth(settings)
+            check_exposure(str(kwargs["server_name"]), kwargs["auth"], insecure)
             return super().launch(*args, **kwargs)
 
     private: dict[str, Any] = {"api_visibility": "private"}
@@ -436,6 +447,21 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                         )
                 library_report = gr.HTML("", elem_id="library-report")
 
+            with gr.Tab("Criteria", id="criteria"):
+                gr.Markdown(
+                    "Criteria, grade-descriptor statements, expectations and principles in the "
+                    "documents that apply to a topic, each quoted with its source."
+                )
+                build_criteria_tab(gr, settings, service.assistant.retriever, private)
+
+            with gr.Tab("PSED obligations", id="psed"):
+                gr.Markdown(
+                    "Each aim of the public sector equality duty and each protected "
+                    "characteristic, with the passages of the indexed documents that address "
+                    "it - or a clear *no passage found*. Export as CSV or Markdown."
+                )
+                build_psed_tab(gr, settings, service.assistant.retriever, private)
+
         # -------------------------------------------------------------- events
         chat_inputs = [
             question,
@@ -526,4 +552,5 @@ def launch(
         server_port=port,
         auth=auth,
         auth_message="Inspection Assistant: sign in to continue." if auth else None,
+        insecure=insecure,
     )

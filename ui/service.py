@@ -129,6 +129,8 @@ class UIService:
             history = json.loads(history_json or "[]")
         except json.JSONDecodeError as exc:
             raise AskError(f"history_json is not valid JSON: {exc}") from exc
+        except RecursionError as exc:  # "[[[[…" nested beyond what the decoder handles
+            raise AskError("history_json is nested too deeply to be a list of messages") from exc
         if isinstance(history, dict):
             history = history.get("history", history.get("messages"))
         try:
