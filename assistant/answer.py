@@ -235,7 +235,9 @@ class Assistant:
             query, hits, self.retriever.index, self.retriever.embedder, focus,
             self.retriever.glossary,
         )
-        chosen = select_units(query, units, self.settings.max_answer_sentences)
+        chosen = select_units(
+            query, units, self.settings.max_answer_sentences, self.retriever.glossary
+        )
         return compose(chosen)
 
     def _llm_stream(

@@ -159,8 +159,18 @@ def _similar(a: str, b: str) -> bool:
     return len(ta & tb) / min(len(ta), len(tb)) >= 0.8
 
 
-def select_units(question: str, units: list[Unit], max_sentences: int) -> list[Unit]:
-    """Pick the answer: the best units close to the top score, lists kept together."""
+def select_units(
+    question: str,
+    units: list[Unit],
+    max_sentences: int,
+    glossary: tuple[tuple[str, ...], ...] = (),
+) -> list[Unit]:
+    """Pick the answer: the best units close to the top score, lists kept together.
+
+    When a list question names an enumeration the glossary knows (the PSED aims, the protected
+    characteristics), members the chosen sentences leave out are added from the retrieved
+    passages that state them - PDF extraction often scatters one list over several lines.
+    """
     if not units:
         return []
     ranked = sorted(units, key=lambda u: -u.score)
@@ -213,8 +223,29 @@ def select_units(question: str, units: list[Unit], max_sentences: int) -> list[U
             break
         if u not in chosen and not any(_similar(u.text, c.text) for c in chosen):
             chosen.append(u)
+    if _LISTY.search(question):
+        for member in _missing_members(question, chosen, glossary):
+            holders = [u for u in ranked if member in normalise(u.text) and u not in chosen]
+            if holders and sum(len(c.text) for c in chosen) < CHAR_BUDGET + 200:
+                chosen.append(holders[0])
     order = {s: k for k, s in enumerate(dict.fromkeys(u.source for u in chosen))}
     return sorted(chosen, key=lambda u: (order[u.source], u.start))
+
+
+def _missing_members(
+    question: str, chosen: list[Unit], glossary: tuple[tuple[str, ...], ...]
+) -> list[str]:
+    """Members of an enumerating glossary group the question names but the answer lacks."""
+    asked = normalise(question)
+    answer = " ".join(normalise(u.text) for u in chosen)
+    missing: list[str] = []
+    for group in glossary:
+        head = normalise(group[0])
+        if len(group) < 4 or not re.search(rf"(?<!\w){re.escape(head)}(?!\w)", asked):
+            continue
+        members = [normalise(m) for m in group[1:] if len(m.split()) > 1]
+        missing += [m for m in members if m not in answer and m not in asked]
+    return missing
 
 
 def compose(units: list[Unit]) -> str:
