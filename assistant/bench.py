@@ -239,16 +239,7 @@ def _server_latency(settings: Settings, qs: list[str], embedder: Any) -> dict[st
             host="127.0.0.1", port=port, settings=ChromaSettings(anonymized_telemetry=False)
         )
         coll = client.get_collection(read_current(settings)["collection"])  # type: ignore[index]
-        vectors = [embedder.embed_query(q) for q in qs]
-        times = []
-        for v in vectors:
-            t = time.perf_counter()
-            coll.query(query_embeddings=[v], n_results=30, include=["distances"])
-            times.append((time.perf_counter() - t) * 1000)
-        return {
-            "server_dense_p50_ms": round(_pct(times, 0.5), 2),
-            "server_dense_p95_ms": round(_pct(times, 0.95), 2),
-        }
+        return _query_latency(coll, qs, embedder, "server_dense")
     finally:
         proc.terminate()
         try:
@@ -263,6 +254,11 @@ def _embedded_latency(settings: Settings, qs: list[str], embedder: Any) -> dict[
     coll = _collection(
         chroma_client(settings, fresh=True), read_current(settings)["collection"], "", create=False
     )  # type: ignore[index]
+    return _query_latency(coll, qs, embedder, "embedded_dense")
+
+
+def _query_latency(coll: Any, qs: list[str], embedder: Any, label: str) -> dict[str, float]:
+    """p50/p95 of raw Chroma queries (top 30), query embedding excluded."""
     vectors = [embedder.embed_query(q) for q in qs]
     times = []
     for v in vectors:
@@ -270,8 +266,8 @@ def _embedded_latency(settings: Settings, qs: list[str], embedder: Any) -> dict[
         coll.query(query_embeddings=[v], n_results=30, include=["distances"])
         times.append((time.perf_counter() - t) * 1000)
     return {
-        "embedded_dense_p50_ms": round(_pct(times, 0.5), 2),
-        "embedded_dense_p95_ms": round(_pct(times, 0.95), 2),
+        f"{label}_p50_ms": round(_pct(times, 0.5), 2),
+        f"{label}_p95_ms": round(_pct(times, 0.95), 2),
     }
 
 

