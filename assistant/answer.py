@@ -232,7 +232,11 @@ class Assistant:
 
     def _extractive(self, query: str, hits: list[Hit], focus: str = "") -> str:
         units = score_units(
-            query, hits, self.retriever.index, self.retriever.embedder, focus,
+            query,
+            hits,
+            self.retriever.index,
+            self.retriever.embedder,
+            focus,
             self.retriever.glossary,
         )
         chosen = select_units(

@@ -283,7 +283,7 @@ def run_bench(
     """Build each synthetic size, measure it, return the whole report."""
     from assistant.bm25 import BM25Index
     from assistant.embeddings import get_embedder
-    from assistant.index import Index, build_index, embed_text, sentence_units
+    from assistant.index import Index, build_index, embed_text, sentence_vectors
 
     real = get_embedder(settings)
     sentences = base_sentences(settings)
@@ -332,7 +332,7 @@ def run_bench(
                 sample = random.Random(3).sample(range(len(chunks)), min(512, len(chunks)))
                 chunk_texts = [texts[i] for i in sample]
                 with_sent = chunk_texts + [
-                    chunks[i].text[a:b] for i in sample for a, b in sentence_units(chunks[i].text)
+                    chunks[i].text[a:b] for i in sample for _, a, b in sentence_vectors(chunks[i])
                 ]
                 t0 = time.perf_counter()
                 real.encode(chunk_texts)

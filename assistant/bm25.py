@@ -7,27 +7,18 @@ Snowball-stemmed when PyStemmer is installed, so "aims" matches "aim".
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
 
-
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    try:
-        import Stemmer
-
-        return Stemmer.Stemmer("english")
-    except ImportError:  # optional: BM25 still works unstemmed
-        return None
+from assistant.text import english_stemmer
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Word tokens as bm25s makes them, stop words removed, stemmed."""
     return bm25s.tokenize(  # type: ignore[return-value]
-        texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+        texts, stopwords="en", stemmer=english_stemmer(), return_ids=False, show_progress=False
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.documents import Hit
-from assistant.index import Index, sentence_units
+from assistant.index import Index, sentence_vectors
 from assistant.text import (
     concept_coverage,
     content_terms,
@@ -68,8 +68,8 @@ def _stored_vectors(index: Index, hits: list[Hit]) -> dict[tuple[int, int], np.n
     """Sentence vectors written at index time, keyed by (source number, unit start)."""
     ids, keys = [], []
     for n, hit in enumerate(hits, 1):
-        for j, (s, _e) in enumerate(sentence_units(hit.chunk.text)[:24]):
-            ids.append(f"{hit.chunk.chunk_id}#{j}")
+        for vid, s, _e in sentence_vectors(hit.chunk):
+            ids.append(vid)
             keys.append((n, s))
     if not ids:
         return {}

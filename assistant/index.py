@@ -34,7 +34,7 @@ from assistant.bm25 import BM25Index
 from assistant.clean import clean_pages
 from assistant.documents import DOC_TYPES, Chunk
 from assistant.embeddings import get_embedder
-from assistant.loaders import LoadError, discover, load_file
+from assistant.loaders import SIDECAR_SUFFIXES, LoadError, discover, load_file
 from assistant.settings import Settings
 from assistant.split import split_text
 from assistant.text import sentence_spans
@@ -152,19 +152,26 @@ def build_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def chunk_sentences(chunk: Chunk, limit: int = 24) -> list[str]:
-    """The sentence-sized pieces of a chunk that get their own vectors (id ``chunk_id#j``).
+MAX_SENTENCE_VECTORS = 24
+
+
+def sentence_vectors(chunk: Chunk) -> list[tuple[str, int, int]]:
+    """``(vector id, start, end)`` of the chunk's sentences that get a vector of their own.
 
     PDF-extracted chunks often mix several topics; matching a question against the best single
-    sentence as well as the whole chunk makes dense retrieval far less blurry. The extractive
-    generator reuses these vectors, so both must use `sentence_units`.
+    sentence as well as the whole chunk makes dense retrieval far less blurry. The indexer,
+    the metadata refresh and the extractive generator (which reuses the vectors) all take ids
+    from here, so they cannot drift apart. Very short fragments carry no meaning and get none.
     """
-    return [chunk.text[s:e] for s, e in sentence_units(chunk.text)][:limit]
+    spans = [(s, e) for s, e in sentence_spans(chunk.text) if e - s >= 20]
+    return [(f"{chunk.chunk_id}#{j}", s, e) for j, (s, e) in enumerate(spans)][
+        :MAX_SENTENCE_VECTORS
+    ]
 
 
-def sentence_units(text: str) -> list[tuple[int, int]]:
-    """Sentence spans worth a vector of their own (very short fragments carry no meaning)."""
-    return [(s, e) for s, e in sentence_spans(text) if e - s >= 20]
+def parent_chunk_id(vector_id: str) -> str:
+    """The chunk a sentence vector belongs to."""
+    return vector_id.rsplit("#", 1)[0]
 
 
 def sentence_collection_name(name: str) -> str:
@@ -207,7 +214,7 @@ def _file_hash(path: Path) -> str:
 
 
 def _sidecar_bytes(path: Path) -> bytes:
-    for suffix in (".meta.yaml", ".meta.yml", ".meta.json"):
+    for suffix in SIDECAR_SUFFIXES:
         side = path.with_name(path.stem + suffix)
         if side.is_file():
             return side.read_bytes()
@@ -354,11 +361,7 @@ def build_index(
                 new_docs[original].setdefault("aliases", [])
                 if dup not in new_docs[original]["aliases"]:
                     new_docs[original]["aliases"].append(dup)
-        report.removed = (
-            sorted(set(old_docs) - set(new_docs))
-            if not fresh
-            else sorted(set(old_manifest.get("documents", {})) - set(new_docs))
-        )
+        report.removed = sorted(set(old_manifest.get("documents", {})) - set(new_docs))
 
         all_chunks = [c for doc_id in new_docs for c in chunks_by_doc[doc_id]]
         wanted_ids = {c.chunk_id for c in all_chunks}
@@ -377,10 +380,10 @@ def build_index(
             collection.update(
                 ids=[c.chunk_id for c in part], metadatas=[c.chroma_metadata() for c in part]
             )
-            pieces = [(c, j) for c in part for j in range(len(chunk_sentences(c)))]
+            pieces = [(c, vid) for c in part for vid, _, _ in sentence_vectors(c)]
             if pieces:
                 sentences.update(
-                    ids=[f"{c.chunk_id}#{j}" for c, j in pieces],
+                    ids=[vid for _, vid in pieces],
                     metadatas=[{"parent": c.chunk_id, **c.chroma_metadata()} for c, _ in pieces],
                 )
         report.changed = bool(
@@ -462,11 +465,11 @@ def _embed_and_store(
     progress("embedding", 0, total, "")
     for i in range(0, total, batch):
         part = chunks[i : i + batch]
-        pieces = [(c, j, s) for c in part for j, s in enumerate(chunk_sentences(c))]
+        pieces = [(c, vid, c.text[a:b]) for c in part for vid, a, b in sentence_vectors(c)]
         vectors = embedder.encode([embed_text(c) for c in part] + [s for _, _, s in pieces])
         if pieces:
             sentences.upsert(
-                ids=[f"{c.chunk_id}#{j}" for c, j, _ in pieces],
+                ids=[vid for _, vid, _ in pieces],
                 embeddings=vectors[len(part) :],
                 metadatas=[{"parent": c.chunk_id, **c.chroma_metadata()} for c, _, _ in pieces],
             )
@@ -495,7 +498,7 @@ def _all_ids(collection: Any, batch: int = 10000) -> list[str]:
 def _remove_orphans(collection: Any, sentences: Any, wanted: set[str]) -> int:
     """Delete vectors no generation lists (left by an interrupted build or a removed doc)."""
     stale = [i for i in _all_ids(collection) if i not in wanted]
-    stale_sent = [i for i in _all_ids(sentences) if i.rsplit("#", 1)[0] not in wanted]
+    stale_sent = [i for i in _all_ids(sentences) if parent_chunk_id(i) not in wanted]
     for coll, ids in ((sentences, stale_sent), (collection, stale)):
         for i in range(0, len(ids), 5000):
             coll.delete(ids=ids[i : i + 5000])
@@ -603,7 +606,7 @@ class Index:
                 chunk_sim[pos] = 1.0 - float(dist)
         sent_sim: dict[int, float] = {}
         for sid, dist in zip(parts["ids"][0], parts["distances"][0], strict=False):
-            pos = self.position.get(sid.rsplit("#", 1)[0])
+            pos = self.position.get(parent_chunk_id(sid))
             if pos is not None and pos not in sent_sim:
                 sent_sim[pos] = 1.0 - float(dist)
         # Unseen halves are bounded by the lowest similarity retrieved of that kind.
@@ -653,7 +656,7 @@ def check_index(settings: Settings) -> list[str]:
         sentences = _collection(
             client, sentence_collection_name(current["collection"]), "", create=False
         )
-        sentence_parents = {i.rsplit("#", 1)[0] for i in _all_ids(sentences)}
+        sentence_parents = {parent_chunk_id(i) for i in _all_ids(sentences)}
     except Exception as exc:  # noqa: BLE001 - report whatever the store says
         return problems + [f"Chroma collection {current['collection']!r} unreadable: {exc}"]
     missing = set(ids) - in_chroma

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.index import BuildReport, Progress, build_index, read_manifest
-from assistant.loaders import SUPPORTED_SUFFIXES
+from assistant.loaders import SIDECAR_SUFFIXES, SUPPORTED_SUFFIXES
 from assistant.settings import Settings
 
 
@@ -119,9 +119,7 @@ def delete_document(
     uploads = settings.path(settings.upload_dir).resolve()
     if not (path.is_relative_to(corpus) or path.is_relative_to(uploads)):
         raise LibraryError(f"{doc_id}: its file is outside the corpus folder; remove it by hand")
-    for candidate in [path] + [
-        path.with_name(path.stem + s) for s in (".meta.yaml", ".meta.yml", ".meta.json")
-    ]:
+    for candidate in [path] + [path.with_name(path.stem + s) for s in SIDECAR_SUFFIXES]:
         candidate.unlink(missing_ok=True)
     kwargs: dict[str, Any] = {"progress": progress} if progress else {}
     return build_index(settings, **kwargs)

@@ -7,6 +7,7 @@ verifier and the evaluation runner consistent with each other.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 from typing import Any
@@ -54,19 +55,29 @@ def normalise(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    try:
-        import Stemmer
+_local = threading.local()
 
-        return Stemmer.Stemmer("english")
-    except ImportError:
-        return None
+
+def english_stemmer():  # type: ignore[no-untyped-def]
+    """This thread's Snowball English stemmer, or None when PyStemmer is not installed.
+
+    One per thread because PyStemmer objects must not be used by two threads at once, and
+    the UI answers several questions concurrently. BM25 and content words share it, so
+    "aims" becomes "aim" the same way everywhere.
+    """
+    if not hasattr(_local, "stemmer"):
+        try:
+            import Stemmer
+
+            _local.stemmer = Stemmer.Stemmer("english")
+        except ImportError:
+            _local.stemmer = None
+    return _local.stemmer
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    stemmer = _stemmer()
+    stemmer = english_stemmer()
     return stemmer.stemWord(word) if stemmer else word.rstrip("s")
 
 
@@ -167,9 +178,7 @@ def question_concepts(question: str, groups: tuple[tuple[str, ...], ...]) -> lis
     used: set[str] = set()
     out: list[Concept] = []
     for group in groups:
-        hit = [
-            m for m in group if re.search(rf"(?<!\w){re.escape(normalise(m))}(?!\w)", lowered)
-        ]
+        hit = [m for m in group if re.search(rf"(?<!\w){re.escape(normalise(m))}(?!\w)", lowered)]
         if not hit:
             continue
         hit_terms = {t for m in hit for t in content_terms(m)}

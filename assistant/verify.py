@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -89,6 +90,16 @@ def windows(text: str) -> list[tuple[int, int]]:
     return spans + pairs
 
 
+@lru_cache(maxsize=1024)
+def _window_terms(text: str) -> tuple[tuple[int, int, frozenset[str]], ...]:
+    """Windows of a passage with their content words, computed once per passage.
+
+    Every sentence of an answer is checked against the same few passages (and, when its own
+    citation fails, against all of them), so the passages' words are worth keeping.
+    """
+    return tuple((s, e, frozenset(content_terms(text[s:e]))) for s, e in windows(text))
+
+
 def best_support(sentence: str, chunk: Chunk) -> Support:
     """The span of `chunk` whose content words cover most of the sentence's content words."""
     terms = set(content_terms(sentence))
@@ -96,8 +107,8 @@ def best_support(sentence: str, chunk: Chunk) -> Support:
     if not terms:
         return best
     best_len = 1 << 30
-    for s, e in windows(chunk.text):
-        covered = len(terms & set(content_terms(chunk.text[s:e]))) / len(terms)
+    for s, e, window_terms in _window_terms(chunk.text):
+        covered = len(terms & window_terms) / len(terms)
         if covered > best.overlap or (covered == best.overlap and e - s < best_len):
             best, best_len = Support(covered, 0.0, s, e), e - s
     return best
