@@ -11,7 +11,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install index run test test-fast eval bench lint clean
+.PHONY: install index run test test-fast eval eval-suite suite bench lint clean
 
 install: $(STAMP)
 
@@ -37,13 +37,38 @@ EVAL_GATE = --fail-under hit@1=0.65 --fail-under hit@5=0.93 --fail-under mrr@5=0
 	--fail-under fact_recall=0.78 --fail-under citation_recall=0.85 \
 	--fail-under citation_precision=0.38 --fail-under faithfulness=0.95 \
 	--fail-under quoted_span_alignment=1.0 --fail-under refusal_accuracy=0.84 \
-	--fail-under false_refusal_rate=0.02
+	--fail-under false_refusal_rate=0.02 --fail-under lead_hit=0.58 \
+	--fail-under fragment_rate=0.22 --fail-under mixed_document_rate=0.24
+
+# The authored suite (evals/documents, evals/suite): every source rendered into every format
+# users bring, the questions' test split run on each format. Bounds just below the baseline in
+# evals/reports/suite-test/report.md (measured before the ingestion and answer fixes).
+SUITE_DIR := test-artifacts/suite
+SUITE_SETS := evals/suite/questions/*.yaml
+SUITE_GATE = --fail-under hit@1=0.55 --fail-under hit@5=0.84 --fail-under mrr@5=0.67 \
+	--fail-under fact_recall=0.43 --fail-under lead_hit=0.41 --fail-under citation_precision=0.35 \
+	--fail-under faithfulness=0.95 --fail-under refusal_accuracy=0.05 \
+	--fail-under false_refusal_rate=0.04 --fail-under fragment_rate=0.17 \
+	--fail-under mixed_document_rate=0.55 --fail-under latency_ms_p95=300
 
 test: install
-	$(BIN)/ruff check assistant ui tests
+	$(BIN)/ruff check assistant ui tests evals
 	$(BIN)/python -m pytest -q
 	$(BIN)/assistant index
 	$(BIN)/assistant eval evals/questions/*.yaml --out test-artifacts/eval $(EVAL_GATE)
+	mkdir -p $(SUITE_DIR)
+	$(BIN)/python -m evals.render --out $(SUITE_DIR) > $(SUITE_DIR)/render.log
+	$(BIN)/assistant eval $(SUITE_SETS) --split test --by-format $(SUITE_DIR) \
+		--out test-artifacts/eval-suite $(SUITE_GATE)
+
+suite: install
+	$(BIN)/python -m evals.render --out $(SUITE_DIR)
+
+# Dev split: the one to tune on. Test split: the one to report.
+eval-suite: suite
+	$(BIN)/assistant eval $(SUITE_SETS) --split dev --by-format $(SUITE_DIR) --out evals/reports/suite-dev
+	$(BIN)/assistant eval $(SUITE_SETS) --split test --by-format $(SUITE_DIR) --out evals/reports/suite-test
+	gzip -nkf9 evals/reports/suite-dev/report.json evals/reports/suite-test/report.json
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow and not llm and not browser and not load"
@@ -59,8 +84,8 @@ bench: install
 	$(BIN)/assistant bench --out bench
 
 lint: install
-	$(BIN)/ruff check assistant ui tests
-	$(BIN)/ruff format --check assistant ui tests
+	$(BIN)/ruff check assistant ui tests evals
+	$(BIN)/ruff format --check assistant ui tests evals
 
 clean:
 	rm -rf indexes/* logs .pytest_cache

@@ -18,7 +18,8 @@ from typing import Any
 
 from assistant.chat import Turn, looks_like_followup, parse_history, rewrite_without_llm
 from assistant.documents import Chunk, Hit
-from assistant.extractive import compose, score_units, select_units
+from assistant.explain import Explanation
+from assistant.extractive import Decisions, compose, score_units, select_units
 from assistant.prompts import format_sources, load_prompt, render
 from assistant.retrieve import Retriever, SearchResult
 from assistant.settings import GENERATORS, Settings
@@ -131,10 +132,13 @@ class Assistant:
         doc_ids: list[str] | None = None,
         doc_types: list[str] | None = None,
         retriever: str | None = None,
+        explain: Explanation | None = None,
     ) -> Iterator[str | Answer]:
         """Yield answer text as it is produced (tokens or sentences), then the final `Answer`.
 
         The streamed text is a preview; only the final object is verified and may differ.
+        `explain`, when given, is filled with why the answer came out as it did; it never
+        changes the answer.
         """
         started = time.perf_counter()
         settings = self.settings
@@ -144,20 +148,23 @@ class Assistant:
         text, notice = clean_question(question, settings.max_question_chars)
         turns = parse_history(history)
         timings: dict[str, float] = {}
-        query = self._rewrite(text, turns, name, timings)
+        query = self._rewrite(text, turns, name, timings, explain)
         t0 = time.perf_counter()
         result = self.retriever.search(
             query, k=k or settings.k, retriever=retriever, doc_ids=doc_ids, doc_types=doc_types
         )
         timings["retrieve"] = _ms(t0)
+        if explain is not None:
+            explain.record_retrieval(result, k or settings.k)
         hits = result.hits
         sources = {n: hit.chunk for n, hit in enumerate(hits, 1)}
-        weak = self.weak_evidence(query, result)
+        weak = self.weak_evidence(query, result, explain)
         t0 = time.perf_counter()
         draft = ""
         if not weak:
             if name == "extractive":
-                draft = self._extractive(query, hits, focus=text if query != text else "")
+                focus = text if query != text else ""
+                draft = self._extractive(query, hits, focus=focus, explain=explain)
                 for sentence in re.split(r"(?<=\])\s+", draft):
                     yield sentence + " "
             else:
@@ -170,51 +177,113 @@ class Assistant:
                 draft = "".join(chunks)
         timings["generate"] = _ms(t0)
         t0 = time.perf_counter()
-        checked = self._verifier().check(draft, sources) if draft else []
+        # no draft, nothing to verify: don't load the embedder for it (bm25 mode never did)
+        verifier = self._verifier(with_encoder=bool(draft))
+        checked = verifier.check(draft, sources) if draft else []
         timings["verify"] = _ms(t0)
         answer = self._assemble(text, name, query, notice, hits, checked, weak)
         timings["total"] = _ms(started)
         answer.timings_ms = {key: round(value, 1) for key, value in timings.items()}
+        if explain is not None:
+            explain.record_generation(name, [] if weak else sources, ran=not weak)
+            explain.record_verification(checked, sources, verifier)
+            shown = [sentence.citations for sentence in answer.sentences]
+            explain.record_outcome(answer.refused, answer.refusal_reason, weak, shown)
         self._trace(answer, result)
         yield answer
 
-    def weak_evidence(self, query: str, result: SearchResult) -> str:
+    def weak_evidence(
+        self, query: str, result: SearchResult, explain: Explanation | None = None
+    ) -> str:
         """Why retrieval evidence is too weak to answer from, or "" when it is strong enough.
 
         Signals: `coverage`, the share of the question's specific words (domain-generic words
         and question phrasing excluded) found in the top three passages, and the best dense
         similarity. Chrome was stripped at ingestion, so words that appear only in website
-        navigation ("passports", "coronavirus rules") count as missing.
+        navigation ("passports", "coronavirus rules") count as missing. The rules are tried
+        in order and the first that holds decides; `explain` gets the signals and every rule.
         """
         if not result.hits:
+            if explain is not None:
+                no_hits = [("no_passages", "no passage matched", True, "no passage matched")]
+                explain.record_evidence([], set(), {"passages": 0}, no_hits)
             return "no passage matched"
-        s = self.settings
         concepts = question_concepts(query, self.retriever.glossary)
         top_terms: set[str] = set()
         for hit in result.hits[:3]:
             top_terms |= set(content_terms(hit.chunk.text))
         coverage = concept_coverage(concepts, top_terms) if concepts else 1.0
         dense = result.max_dense if result.retriever != "bm25" else 1.0
-        detail = f"question words found {coverage:.0%}, best similarity {result.max_dense:.2f}"
-        if coverage < s.refuse_min_coverage:
-            return f"the question's key words are not in the passages ({detail})"
-        if len(concepts) <= 2 and coverage < 1.0 and dense < s.refuse_few_terms_dense:
-            return f"the question's few key words are not all in the passages ({detail})"
-        if coverage < s.refuse_partial_coverage and dense < s.refuse_min_dense:
-            return f"weak evidence ({detail})"
-        if not concepts and dense < s.refuse_min_dense:
-            return f"weak evidence ({detail})"
-        return ""
+        rules = self._refusal_rules(concepts, coverage, dense, result.max_dense)
+        if explain is not None:
+            signals = {
+                "coverage": round(coverage, 4),
+                "key_word_count": len(concepts),
+                "best_dense": round(result.max_dense, 4),
+                "dense_used": result.retriever != "bm25",
+                "passages_checked": [h.chunk.chunk_id for h in result.hits[:3]],
+            }
+            explain.record_evidence(concepts, top_terms, signals, rules)
+        return next((message for _name, _test, fired, message in rules if fired), "")
+
+    def _refusal_rules(
+        self, concepts: list, coverage: float, dense: float, max_dense: float
+    ) -> list[tuple[str, str, bool, str]]:
+        """The refusal rules in the order they apply: (name, test, holds, message)."""
+        s = self.settings
+        detail = f"question words found {coverage:.0%}, best similarity {max_dense:.2f}"
+        few = len(concepts) <= 2
+        return [
+            (
+                "min_coverage",
+                f"coverage {coverage:.0%} < {s.refuse_min_coverage:.0%}",
+                coverage < s.refuse_min_coverage,
+                f"the question's key words are not in the passages ({detail})",
+            ),
+            (
+                "few_terms",
+                f"≤2 key words ({len(concepts)}), coverage {coverage:.0%} < 100% and "
+                f"similarity {dense:.2f} < {s.refuse_few_terms_dense}",
+                few and coverage < 1.0 and dense < s.refuse_few_terms_dense,
+                f"the question's few key words are not all in the passages ({detail})",
+            ),
+            (
+                "partial_coverage",
+                f"coverage {coverage:.0%} < {s.refuse_partial_coverage:.0%} and "
+                f"similarity {dense:.2f} < {s.refuse_min_dense}",
+                coverage < s.refuse_partial_coverage and dense < s.refuse_min_dense,
+                f"weak evidence ({detail})",
+            ),
+            (
+                "no_key_words",
+                f"no key words and similarity {dense:.2f} < {s.refuse_min_dense}",
+                not concepts and dense < s.refuse_min_dense,
+                f"weak evidence ({detail})",
+            ),
+        ]
 
     # -------------------------------------------------------------- steps
-    def _rewrite(self, question: str, turns: list[Turn], name: str, timings: dict) -> str:
+    def _rewrite(
+        self,
+        question: str,
+        turns: list[Turn],
+        name: str,
+        timings: dict,
+        explain: Explanation | None = None,
+    ) -> str:
         if not turns or not looks_like_followup(question):
+            if explain is not None:
+                explain.record_rewrite(question, question, False, "none")
             return question
         t0 = time.perf_counter()
         query = rewrite_without_llm(question, turns)
+        method = "rule"
         if name != "extractive":
-            query = self._llm_rewrite(name, question, turns) or query
+            llm_query = self._llm_rewrite(name, question, turns)
+            query, method = (llm_query, "llm") if llm_query else (query, method)
         timings["rewrite"] = _ms(t0)
+        if explain is not None:
+            explain.record_rewrite(question, query, True, method)
         return query
 
     def _llm_rewrite(self, name: str, question: str, turns: list[Turn]) -> str:
@@ -230,7 +299,9 @@ class Assistant:
             return ""
         return out
 
-    def _extractive(self, query: str, hits: list[Hit], focus: str = "") -> str:
+    def _extractive(
+        self, query: str, hits: list[Hit], focus: str = "", explain: Explanation | None = None
+    ) -> str:
         units = score_units(
             query,
             hits,
@@ -239,9 +310,12 @@ class Assistant:
             focus,
             self.retriever.glossary,
         )
+        decisions = Decisions() if explain is not None else None
         chosen = select_units(
-            query, units, self.settings.max_answer_sentences, self.retriever.glossary
+            query, units, self.settings.max_answer_sentences, self.retriever.glossary, decisions
         )
+        if explain is not None and decisions is not None:
+            explain.record_units(units, chosen, decisions)
         return compose(chosen)
 
     def _llm_stream(
@@ -262,12 +336,12 @@ class Assistant:
     def _prompts(self):  # type: ignore[no-untyped-def]
         return self.settings.path(self.settings.prompts_dir)
 
-    def _verifier(self) -> Verifier:
-        embedder = self.retriever.embedder
+    def _verifier(self, with_encoder: bool = True) -> Verifier:
+        encode = self.retriever.embedder.encode if with_encoder else None
         return Verifier(
             self.settings.support_min_overlap,
             self.settings.support_min_similarity,
-            encode=embedder.encode,
+            encode=encode,
         )
 
     def _assemble(

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -150,26 +151,165 @@ def search(
 
 
 def _print_answer(answer: Any) -> None:
+    """The answer as a person reads it; document text is escaped so "[/bold]" stays text."""
     if answer.notice:
-        console.print(f"[yellow]{answer.notice}[/]")
+        console.print(f"[yellow]{escape(answer.notice)}[/]")
     if answer.refused:
-        out.print(f"[bold yellow]{answer.answer}[/]")
+        out.print(f"[bold yellow]{escape(answer.answer)}[/]")
         if answer.closest:
             out.print("\nClosest passages:")
         for i, passage in enumerate(answer.closest, 1):
-            snippet = " ".join(passage["text"].split())[:240]
-            out.print(f"  {i}. {passage['title']} § {passage['section']}\n     {snippet}…")
+            snippet = escape(" ".join(passage["text"].split())[:240])
+            place = escape(f"{passage['title']} § {passage['section']}")
+            out.print(f"  {i}. {place}\n     {snippet}…")
         return
-    out.print(answer.answer)
+    out.print(escape(answer.answer))
     dropped = [s for s in answer.sentences if not s.supported]
     for sent in dropped:
-        out.print(f"[dim]✗ removed (unsupported: {sent.reason}): {sent.text}[/]")
+        out.print(f"[dim]✗ removed (unsupported: {escape(sent.reason)}): {escape(sent.text)}[/]")
     out.print("\nSources:")
     for cit in answer.citations:
         page = f", page {cit.page}" if cit.page else ""
-        out.print(f"  [{cit.n}] {cit.title} § {cit.section}{page}\n      “{cit.quote}”")
+        place = escape(f"{cit.title} § {cit.section}{page}")
+        out.print(f"  [{cit.n}] {place}\n      “{escape(cit.quote)}”")
     t = answer.timings_ms
     console.print(f"[dim]{answer.generator} · {t.get('total', 0):.0f} ms[/]")
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _clip(text: Any, limit: int = 110) -> str:
+    text = " ".join(str(text).split())
+    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _print_query(query: dict[str, Any]) -> None:
+    out.print("\n[bold]Why this answer[/]\n\n[bold]Query[/]")
+    out.print(f"  asked:      {escape(query.get('question', ''))}")
+    if query.get("followup"):
+        rewritten = escape(query.get("rewritten_query", ""))
+        out.print(f"  follow-up, rewritten ({query.get('rewrite')}): {rewritten}")
+    terms = ", ".join(query.get("expansion_terms") or []) or "none"
+    out.print(f"  glossary expansion (BM25): {escape(terms)}")
+    out.print(f"  retriever {query.get('retriever')}, k={query.get('k')}")
+
+
+def _print_passages(passages: list[dict[str, Any]]) -> None:
+    table = Table(title="Retrieved passages (rank order)", title_justify="left")
+    for name in ("#", "doc id", "section", "chunk id", "dense (rank)", "BM25 (rank)", "RRF"):
+        table.add_column(name, overflow="fold")
+    for p in passages:
+        table.add_row(
+            str(p["rank"]),
+            escape(p["doc_id"]),
+            _clip(p["section"], 40),
+            escape(p["chunk_id"]),
+            f"{_num(p['dense_score'])} ({p['dense_rank'] or '–'})",
+            f"{_num(p['bm25_score'], 2)} ({p['bm25_rank'] or '–'})",
+            _num(p["fused_score"], 5),
+        )
+    out.print("")
+    out.print(table)
+
+
+def _print_refusal(refusal: dict[str, Any]) -> None:
+    signals = refusal.get("signals") or {}
+    out.print("\n[bold]Refusal check[/]")
+    words = [
+        ("✓ " if w["found"] else "✗ ") + " / ".join(w["alternatives"])
+        for w in refusal.get("key_words") or []
+    ]
+    out.print(f"  key words (stemmed): {escape('; '.join(words)) or 'none'}")
+    if "coverage" in signals:
+        out.print(
+            f"  coverage {signals['coverage']:.0%} of {signals['key_word_count']} key words in "
+            f"the top {len(signals['passages_checked'])} passages; best dense similarity "
+            f"{signals['best_dense']:.3f}"
+        )
+    for rule in refusal.get("rules") or []:
+        mark = "[red]fired[/]" if rule["fired"] else ("holds, not first" if rule["holds"] else "no")
+        out.print(f"  rule {rule['rule']}: {escape(rule['test'])} → {mark}")
+    if refusal.get("refused"):
+        stage = refusal.get("stage")
+        out.print(f"  [yellow]refused[/] at {stage}: {escape(refusal.get('reason', ''))}")
+    else:
+        out.print("  not refused: no rule fired and verified sentences remain")
+
+
+def _print_units(units: list[dict[str, Any]] | None, generation: dict[str, Any]) -> None:
+    if units is None:
+        given = generation.get("passages_given") or []
+        note = f"{generation.get('generator')} wrote the draft from passages {given}"
+        if not generation.get("ran"):
+            note = "none: refused before generating"
+        out.print(f"\n[bold]Candidate units[/]: {escape(note)}")
+        return
+    shown = [u for u in units if u["n"] <= 10 or u["selected"]]
+    table = Table(title="Candidate units (score rank)", title_justify="left")
+    for name in ("#", "psg", "kind", "sim", "overlap", "prior", "form", "score", "", "reason"):
+        table.add_column(name, overflow="fold")
+    table.add_column("text", overflow="fold", ratio=1)
+    for u in shown:
+        form = _num(u["form"], 2) + (f" ({'; '.join(u['form_notes'])})" if u["form_notes"] else "")
+        table.add_row(
+            str(u["n"]),
+            str(u["passage"]),
+            u["kind"],
+            _num(u["similarity"]),
+            _num(u["overlap"], 2),
+            _num(u["rank_prior"], 2),
+            escape(form),
+            _num(u["score"]),
+            "[green]kept[/]" if u["selected"] else "dropped",
+            escape(u["reason"]),
+            _clip(u["text"]),
+        )
+    out.print("")
+    out.print(table)
+    rest: dict[str, int] = {}
+    for u in units:
+        if u not in shown:
+            rest[u["reason"]] = rest.get(u["reason"], 0) + 1
+    if rest:
+        summary = "; ".join(f"{reason} ({n})" for reason, n in rest.items())
+        out.print(f"  {len(units) - len(shown)} more dropped: {escape(summary)}")
+
+
+def _print_verification(verification: dict[str, Any]) -> None:
+    sentences = verification.get("sentences") or []
+    if not sentences:
+        out.print("\n[bold]Verification[/]: no draft sentences to verify")
+        return
+    title = (
+        f"Verification (supported: overlap ≥ {verification.get('min_overlap')}, or similarity "
+        f"≥ {verification.get('min_similarity')} for a near miss)"
+    )
+    table = Table(title=title, title_justify="left")
+    for name in ("", "sentence", "cited passage → chunk", "overlap", "similarity", "reason"):
+        table.add_column(name, overflow="fold")
+    for row in sentences:
+        cited = row["cited"] or [{}]
+        table.add_row(
+            "[green]✓[/]" if row["supported"] else "[red]✗[/]",
+            _clip(row["text"], 90),
+            "; ".join(f"{c['passage']} → {c['chunk_id']}" for c in row["cited"]) or "none",
+            " ".join(_num(c.get("overlap"), 2) for c in cited),
+            " ".join(_num(c.get("similarity"), 2) for c in cited),
+            escape(row["reason"]),
+        )
+    out.print("")
+    out.print(table)
+
+
+def _print_explanation(data: dict[str, Any]) -> None:
+    """The explanation's sections in pipeline order (query, passages, refusal, units, checks)."""
+    _print_query(data["query"])
+    _print_passages(data["passages"])
+    _print_refusal(data["refusal"])
+    _print_units(data.get("units"), data.get("generation") or {})
+    _print_verification(data.get("verification") or {})
 
 
 @app.command()
@@ -177,6 +317,9 @@ def ask(
     question: str,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the answer object as JSON.")
+    ] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Also show why: scores, choices, checks.")
     ] = False,
     generator: Annotated[
         str | None, typer.Option(help="extractive, local, openai or ollama.")
@@ -191,21 +334,31 @@ def ask(
     """Answer a question with verified citations (or decline when the documents are silent)."""
     from assistant.answer import Assistant, QuestionError
     from assistant.chat import HistoryError, load_history
+    from assistant.explain import Explanation
     from assistant.index import IndexProblem
     from assistant.llm import GeneratorUnavailable
 
     settings = _settings(config, generator=generator, retriever=retriever, k=k)
+    recorder = Explanation() if explain else None
     try:
         turns = load_history(history) if history else None
-        answer = Assistant(settings).ask(question, history=turns, **_filters(doc, doc_type))
+        answer = Assistant(settings).ask(
+            question, history=turns, explain=recorder, **_filters(doc, doc_type)
+        )
     except (QuestionError, HistoryError) as exc:
         _fail(str(exc), 2)
     except (IndexProblem, GeneratorUnavailable) as exc:
         _fail(str(exc))
     if as_json:
-        out.print(json.dumps(answer.to_dict(), indent=1, ensure_ascii=False))
-    else:
-        _print_answer(answer)
+        data = answer.to_dict()
+        if recorder is not None:
+            data["explain"] = recorder.to_dict()
+        # plain print, never rich: document text such as "[/bold]" must reach stdout unchanged
+        print(json.dumps(data, indent=1, ensure_ascii=False))
+        return
+    _print_answer(answer)
+    if recorder is not None:
+        _print_explanation(recorder.to_dict())
 
 
 @app.command()
@@ -242,10 +395,20 @@ def eval_(
         ),
     ] = None,
     compare: Annotated[Path | None, typer.Option(help="Earlier report.json to compare.")] = None,
+    split: Annotated[
+        str | None, typer.Option(help="Only the questions of this split: dev or test.")
+    ] = None,
+    by_format: Annotated[
+        Path | None,
+        typer.Option(
+            "--by-format",
+            help="A rendered suite (DIR/<format>/ corpora): run on each format, compare them.",
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run question sets and write report.json/.md/.html and a chart."""
-    from assistant.evaluation import eval_command
+    from assistant.cli_eval import eval_command
 
     settings = _settings(config)
     code = eval_command(
@@ -257,6 +420,8 @@ def eval_(
         fail_under=fail_under or [],
         compare=compare,
         settings=settings,
+        split=split,
+        by_format=by_format,
     )
     raise typer.Exit(code)
 

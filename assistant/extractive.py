@@ -9,7 +9,7 @@ the best few are kept, lists are kept whole, and sentences stay in document orde
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,6 +52,49 @@ class Unit:
     score: float = 0.0
     cosine: float = 0.0
     overlap: float = 0.0
+    rank_prior: float = 0.0
+    form: float = 1.0
+    form_notes: list[str] = field(default_factory=list)  # why `form` is below 1
+
+
+class Decisions:
+    """Why the selector kept or dropped each unit, written where each decision is taken.
+
+    Passed to `select_units` only to explain an answer; the selection itself never reads it.
+    Units are numbered by score rank (#1 = best), the numbering the reasons refer to.
+    """
+
+    def __init__(self) -> None:
+        self.numbers: dict[tuple[int, int], int] = {}
+        self.reasons: dict[tuple[int, int], str] = {}
+        self.settings: dict[str, object] = {}
+
+    def start(self, ranked: list[Unit], **settings: object) -> None:
+        self.numbers = {(u.source, u.start): i for i, u in enumerate(ranked, 1)}
+        self.settings = dict(settings)
+
+    def ref(self, unit: Unit) -> str:
+        return f"#{self.numbers.get((unit.source, unit.start), '?')}"
+
+    def note(self, unit: Unit, reason: str) -> None:
+        self.reasons[(unit.source, unit.start)] = reason
+
+    def note_all(self, units: list[Unit], reason: str) -> None:
+        for unit in units:
+            self.note(unit, reason)
+
+
+class _NoDecisions(Decisions):
+    """The recorder used when nobody asked for an explanation: every note is discarded."""
+
+    def start(self, ranked: list[Unit], **settings: object) -> None:
+        return None
+
+    def ref(self, unit: Unit) -> str:
+        return ""
+
+    def note(self, unit: Unit, reason: str) -> None:
+        return None
 
 
 def _units(n: int, hit: Hit) -> list[Unit]:
@@ -117,32 +160,40 @@ def score_units(
         u.overlap = concept_coverage(q_concepts, terms)
         if f_concepts:
             u.overlap = 0.4 * u.overlap + 0.6 * concept_coverage(f_concepts, terms)
-        rank_prior = 1.0 / (1 + 0.5 * (u.source - 1))
-        u.score = (0.55 * u.cosine + 0.35 * u.overlap + 0.10 * rank_prior) * _form(
-            u, terms - q_all, hits[u.source - 1]
-        )
+        u.rank_prior = 1.0 / (1 + 0.5 * (u.source - 1))
+        u.form = _form(u, terms - q_all, hits[u.source - 1], u.form_notes)
+        u.score = (0.55 * u.cosine + 0.35 * u.overlap + 0.10 * u.rank_prior) * u.form
     return units
 
 
-def _form(u: Unit, new_terms: set[str], hit: Hit) -> float:
-    """Down-weight units that cannot answer on their own: headings, fragments, echoes."""
+def _form(u: Unit, new_terms: set[str], hit: Hit, notes: list[str]) -> float:
+    """Down-weight units that cannot answer on their own: headings, fragments, echoes.
+
+    Each down-weighting is named in `notes`, so an explanation can say why a unit scored low.
+    """
     text = u.text.strip()
     factor = 1.0
+
+    def scale(by: float, why: str) -> None:
+        nonlocal factor
+        factor *= by
+        notes.append(f"{why} ×{by}")
+
     if len(text) < 40:
-        factor *= 0.6
+        scale(0.6, "short")
     if text[:1].islower() and not u.is_item:
-        factor *= 0.85  # starts mid-sentence (PDF column break)
+        scale(0.85, "starts mid-sentence")  # PDF column break
     if text[-1:] not in ".!?:;'\"’)" and not u.is_item:
-        factor *= 0.85  # stops mid-sentence
+        scale(0.85, "stops mid-sentence")
     if len(new_terms) == 0:
-        factor *= 0.5  # only repeats the question
+        scale(0.5, "only repeats the question")
     elif len(new_terms) <= 2:
-        factor *= 0.8
+        scale(0.8, "adds few words to the question")
     lowered = normalise(text)
     if lowered in (normalise(hit.chunk.title), normalise(hit.chunk.section)):
-        factor *= 0.4  # a heading, not an answer
+        scale(0.4, "a heading")
     if len(_SECTION_NUMBER.findall(text)) >= 2:
-        factor *= 0.3  # a table-of-contents line lists several section headings
+        scale(0.3, "table-of-contents line")  # lists several section headings
     return factor
 
 
@@ -164,72 +215,141 @@ def select_units(
     units: list[Unit],
     max_sentences: int,
     glossary: tuple[tuple[str, ...], ...] = (),
+    decisions: Decisions | None = None,
 ) -> list[Unit]:
     """Pick the answer: the best units close to the top score, lists kept together.
 
     When a list question names an enumeration the glossary knows (the PSED aims, the protected
     characteristics), members the chosen sentences leave out are added from the retrieved
     passages that state them - PDF extraction often scatters one list over several lines.
+    `decisions`, when given, records why each unit was kept or dropped (see `Decisions`).
     """
     if not units:
         return []
+    log = decisions if decisions is not None else _NoDecisions()
     ranked = sorted(units, key=lambda u: -u.score)
+    listy = bool(_LISTY.search(question))
+    log.start(
+        ranked,
+        best_score=ranked[0].score,
+        cutoff=RELATIVE_CUTOFF * ranked[0].score,
+        relative_cutoff=RELATIVE_CUTOFF,
+        max_units=max_sentences,
+        char_budget=CHAR_BUDGET,
+        max_passages=MAX_SOURCES,
+        list_question=listy,
+    )
+    chosen = _pick(ranked, max_sentences, log)
+    _add_lists(chosen, units, listy, log)
+    if listy:
+        _add_members(question, chosen, ranked, glossary, log)
+    order = {s: k for k, s in enumerate(dict.fromkeys(u.source for u in chosen))}
+    return sorted(chosen, key=lambda u: (order[u.source], u.start))
+
+
+def _duplicate_of(u: Unit, chosen: list[Unit]) -> Unit | None:
+    """The first chosen unit that says nearly the same as `u`, if any."""
+    return next((c for c in chosen if _similar(u.text, c.text)), None)
+
+
+def _pick(ranked: list[Unit], max_sentences: int, log: Decisions) -> list[Unit]:
+    """The best-scoring units, in score order, until the answer is full or scores fall off."""
     best = ranked[0].score
     chosen: list[Unit] = []
-    for u in ranked:
-        if len(chosen) >= max_sentences or u.score < RELATIVE_CUTOFF * best:
+    for i, u in enumerate(ranked):
+        if len(chosen) >= max_sentences:
+            log.note_all(ranked[i:], f"not reached: the answer already had {max_sentences} units")
             break
-        if len(u.text) < 12 or any(_similar(u.text, c.text) for c in chosen):
+        if u.score < RELATIVE_CUTOFF * best:
+            log.note_all(ranked[i:], f"below relative cutoff ({RELATIVE_CUTOFF} × best score)")
+            break
+        if len(u.text) < 12:
+            log.note(u, "too short")
+            continue
+        dup = _duplicate_of(u, chosen)
+        if dup is not None:
+            log.note(u, f"near-duplicate of {log.ref(dup)}")
             continue
         sources = {c.source for c in chosen}
         if u.source not in sources and len(sources) >= MAX_SOURCES:
-            continue  # a short answer rests on a few passages, not on everything retrieved
+            # a short answer rests on a few passages, not on everything retrieved
+            log.note(u, f"from a passage beyond the {MAX_SOURCES} quoted")
+            continue
         if chosen and _fragment(u) and u.overlap < 1.0:
-            continue  # a broken-off piece only joins when it matches every asked-for concept
+            # a broken-off piece only joins when it matches every asked-for concept
+            log.note(u, "fragment (broken at both ends) not matching every asked-for concept")
+            continue
         if chosen and sum(len(c.text) for c in chosen) + len(u.text) > CHAR_BUDGET:
+            log.note(u, f"over character budget ({CHAR_BUDGET})")
+            log.note_all(ranked[i + 1 :], "not reached: character budget used up")
             break
+        log.note(u, "selected")
         chosen.append(u)
-    listy = bool(_LISTY.search(question))
+    return chosen
+
+
+def _list_of(u: Unit, siblings: list[Unit], listy: bool) -> list[Unit]:
+    """The list `u` introduces, belongs to, or (for list questions) precedes: units to add."""
+    i = siblings.index(u)
+    if u.is_item and not listy:
+        return []
+    first = i
+    while first > 0 and siblings[first].is_item:
+        first -= 1
+    j = first + 1
+    extra: list[Unit] = []
+    if not u.is_item and not u.is_intro:
+        # a sentence leads into a list only through an intro line ("… should:")
+        if not listy or not (j < len(siblings) and siblings[j].is_intro):
+            return []
+        extra.append(siblings[j])
+        j += 1
+    items = []
+    while j < len(siblings) and siblings[j].is_item and len(items) < 8:
+        items.append(siblings[j])
+        j += 1
+    if items or siblings[first].is_intro:
+        extra.extend(items)
+        if siblings[first].is_intro or siblings[first] is u:
+            extra.append(siblings[first])
+    return extra
+
+
+def _add_lists(chosen: list[Unit], units: list[Unit], listy: bool, log: Decisions) -> None:
+    """Keep lists whole: add the intro and items of every list a chosen unit is part of."""
     by_source: dict[int, list[Unit]] = {}
     for u in units:
         by_source.setdefault(u.source, []).append(u)
-    extra: list[Unit] = []
-    for u in list(chosen):
-        siblings = by_source[u.source]
-        i = siblings.index(u)
-        if u.is_item and not listy:
-            continue
-        # find the list this unit introduces, belongs to, or (for list questions) precedes
-        first = i
-        while first > 0 and siblings[first].is_item:
-            first -= 1
-        j = first + 1
-        if not u.is_item and not u.is_intro:
-            # a sentence leads into a list only through an intro line ("… should:")
-            if not listy or not (j < len(siblings) and siblings[j].is_intro):
-                continue
-            extra.append(siblings[j])
-            j += 1
-        items = []
-        while j < len(siblings) and siblings[j].is_item and len(items) < 8:
-            items.append(siblings[j])
-            j += 1
-        if items or siblings[first].is_intro:
-            extra.extend(items)
-            if siblings[first].is_intro or siblings[first] is u:
-                extra.append(siblings[first])
-    for u in extra:
+    extra = [(x, u) for u in list(chosen) for x in _list_of(u, by_source[u.source], listy)]
+    for k, (u, owner) in enumerate(extra):
         if sum(len(c.text) for c in chosen) + len(u.text) > CHAR_BUDGET + 200:
+            for rest, rest_owner in extra[k:]:
+                if rest not in chosen:
+                    log.note(rest, f"list of {log.ref(rest_owner)}: over character budget")
             break
-        if u not in chosen and not any(_similar(u.text, c.text) for c in chosen):
+        if u in chosen:
+            continue
+        dup = _duplicate_of(u, chosen)
+        if dup is None:
+            log.note(u, f"selected: keeps the list of {log.ref(owner)} whole")
             chosen.append(u)
-    if _LISTY.search(question):
-        for member in _missing_members(question, chosen, glossary):
-            holders = [u for u in ranked if member in normalise(u.text) and u not in chosen]
-            if holders and sum(len(c.text) for c in chosen) < CHAR_BUDGET + 200:
-                chosen.append(holders[0])
-    order = {s: k for k, s in enumerate(dict.fromkeys(u.source for u in chosen))}
-    return sorted(chosen, key=lambda u: (order[u.source], u.start))
+        else:
+            log.note(u, f"list of {log.ref(owner)}, but near-duplicate of {log.ref(dup)}")
+
+
+def _add_members(
+    question: str,
+    chosen: list[Unit],
+    ranked: list[Unit],
+    glossary: tuple[tuple[str, ...], ...],
+    log: Decisions,
+) -> None:
+    """Add a unit stating each member of an asked-for enumeration that the answer lacks."""
+    for member in _missing_members(question, chosen, glossary):
+        holders = [u for u in ranked if member in normalise(u.text) and u not in chosen]
+        if holders and sum(len(c.text) for c in chosen) < CHAR_BUDGET + 200:
+            log.note(holders[0], f"selected: states '{member}', missing from the answer")
+            chosen.append(holders[0])
 
 
 def _missing_members(

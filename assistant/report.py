@@ -16,38 +16,13 @@ import base64
 import html
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.eval_metrics import COUNT_KEYS, FAILURE_CAUSES, METRIC_BY_KEY, METRICS, Metric
 
-@dataclass(frozen=True)
-class Metric:
-    """A summary metric: how to label it, which way is better, and how to print it."""
+__all__ = ["COUNT_KEYS", "METRICS", "METRIC_BY_KEY", "Metric", "write_reports", "compare_reports"]
 
-    key: str
-    label: str
-    lower_is_better: bool = False
-    unit: str = "rate"  # "rate" (0..1) or "ms"
-
-
-METRICS: tuple[Metric, ...] = (
-    Metric("hit@1", "Hit@1"),
-    Metric("hit@5", "Hit@5"),
-    Metric("mrr@5", "MRR@5"),
-    Metric("ndcg@5", "nDCG@5"),
-    Metric("citation_precision", "Citation precision"),
-    Metric("citation_recall", "Citation recall"),
-    Metric("fact_recall", "Fact recall"),
-    Metric("faithfulness", "Faithfulness"),
-    Metric("quoted_span_alignment", "Quoted-span alignment"),
-    Metric("refusal_accuracy", "Refusal accuracy"),
-    Metric("false_refusal_rate", "False-refusal rate", lower_is_better=True),
-    Metric("latency_ms_p50", "Latency p50 (ms)", lower_is_better=True, unit="ms"),
-    Metric("latency_ms_p95", "Latency p95 (ms)", lower_is_better=True, unit="ms"),
-)
-METRIC_BY_KEY = {m.key: m for m in METRICS}
-COUNT_KEYS = ("n_questions", "n_answerable", "n_unanswerable", "n_errors")
 # The bars of the chart: the quality metrics a reader compares across categories.
 CHART_METRICS = (
     "hit@1",
@@ -67,6 +42,9 @@ CATEGORY_METRICS = (
     "citation_precision",
     "citation_recall",
     "fact_recall",
+    "lead_hit",
+    "fragment_rate",
+    "mixed_document_rate",
     "faithfulness",
     "refusal_accuracy",
     "false_refusal_rate",
@@ -110,11 +88,11 @@ def compare_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         a, b = old_summary.get(metric.key), new_summary.get(metric.key)
         delta = round(b - a, 4) if a is not None and b is not None else None
         deltas[metric.key] = {"old": a, "new": b, "delta": delta}
-    old_rows = {(r.get("set"), r.get("id")): r for r in old.get("questions", [])}
-    new_keys = {(r.get("set"), r.get("id")) for r in new.get("questions", [])}
+    old_rows = {_key(r): r for r in old.get("questions", [])}
+    new_keys = {_key(r) for r in new.get("questions", [])}
     worse: list[dict[str, Any]] = []
     for row in new.get("questions", []):
-        before = old_rows.get((row.get("set"), row.get("id")))
+        before = old_rows.get(_key(row))
         if before is None:
             continue
         reasons: list[str] = []
@@ -153,6 +131,32 @@ def compare_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         "note": note,
         "worse": worse,
     }
+
+
+def _key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A question's identity across runs: its set, its id and (by-format runs) its format."""
+    return (row.get("format"), row.get("set"), row.get("id"))
+
+
+def group_rows(report: dict[str, Any], groups: dict[str, Any]) -> list[list[Any]]:
+    """Table rows (name, n, metrics...) for by-category or by-format summaries."""
+    return [
+        [name, s.get("n_questions", 0)] + [fmt(k, s.get(k)) for k in CATEGORY_METRICS]
+        for name, s in groups.items()
+    ]
+
+
+def failure_rows(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows of the failure-cause table: all questions, then each format."""
+    formats = report.get("by_format") or {}
+    overall = report.get("summary", {}).get("failures", {})
+    header = ["Cause", "all", *formats]
+    rows = [
+        [cause, overall.get(cause, 0)]
+        + [formats[f].get("failures", {}).get(cause, 0) for f in formats]
+        for cause in FAILURE_CAUSES
+    ]
+    return header, rows
 
 
 # ----------------------------------------------------------------------------- writing
@@ -226,14 +230,18 @@ def render_markdown(report: dict[str, Any], chart_name: str = "chart.png") -> st
             ["Metric", "Value"], [[m.label, fmt(m.key, summary.get(m.key))] for m in METRICS]
         )
     lines += ["", "Latency and false-refusal rate: lower is better; everything else: higher.", ""]
-    lines += [f"![metrics by category]({chart_name})", "", "## By category", ""]
-    cats = report.get("by_category", {})
-    header = ["Category", "n"] + [METRIC_BY_KEY[k].label for k in CATEGORY_METRICS]
-    rows = [
-        [cat, s.get("n_questions", 0)] + [fmt(k, s.get(k)) for k in CATEGORY_METRICS]
-        for cat, s in cats.items()
-    ]
-    lines += _md_table(header, rows)
+    lines += [f"![main metrics]({chart_name})", ""]
+    labels = [METRIC_BY_KEY[k].label for k in CATEGORY_METRICS]
+    if report.get("by_format"):
+        lines += ["## By format", ""]
+        lines += _md_table(["Format", "n", *labels], group_rows(report, report["by_format"]))
+        lines += [""]
+    lines += ["## Failure causes", "", "Questions per cause (see eval_metrics.failure_cause).", ""]
+    lines += _md_table(*failure_rows(report))
+    lines += ["", "## By category", ""]
+    lines += _md_table(
+        ["Category", "n", *labels], group_rows(report, report.get("by_category", {}))
+    )
     if comparison:
         lines += ["", "## Questions that got worse", ""]
         if comparison.get("note"):
@@ -252,13 +260,14 @@ def render_markdown(report: dict[str, Any], chart_name: str = "chart.png") -> st
     for q in report.get("questions", []):
         rows.append(
             [
-                f"{q['set']}/{q['id']}",
+                f"{q['set']}/{q['id']}" + (f" ({q['format']})" if q.get("format") else ""),
                 q.get("category"),
                 "yes" if q.get("answerable") else "no",
                 _yes_no(q.get("refused")),
                 ",".join(map(str, q.get("relevant_ranks") or [])) or "–",
                 fmt("fact_recall", q.get("fact_recall")),
                 "; ".join(_fact_text(f) for f in q.get("facts_missed") or []) or "–",
+                q.get("failure") or "–",
                 fmt("latency_ms_p50", q.get("latency_ms")),
             ]
         )
@@ -271,6 +280,7 @@ def render_markdown(report: dict[str, Any], chart_name: str = "chart.png") -> st
             "Relevant ranks",
             "Fact recall",
             "Facts missed",
+            "Failure",
             "ms",
         ],
         rows,
@@ -379,13 +389,17 @@ def render_html(report: dict[str, Any], chart_png: bytes | None = None) -> str:
     if chart_png:
         encoded = base64.b64encode(chart_png).decode("ascii")
         parts.append(f'<img alt="Main metrics by category" src="data:image/png;base64,{encoded}">')
+    labels = [METRIC_BY_KEY[k].label for k in CATEGORY_METRICS]
+    if report.get("by_format"):
+        parts.append("<h2>By format</h2>")
+        rows = [[_e(c) for c in r] for r in group_rows(report, report["by_format"])]
+        parts.append(_html_table(["Format", "n", *labels], rows))
+    header, rows = failure_rows(report)
+    parts.append("<h2>Failure causes</h2>")
+    parts.append(_html_table(header, [[_e(c) for c in r] for r in rows]))
     parts.append("<h2>By category</h2>")
-    header = ["Category", "n"] + [METRIC_BY_KEY[k].label for k in CATEGORY_METRICS]
-    rows = [
-        [_e(cat), _e(s.get("n_questions", 0))] + [_e(fmt(k, s.get(k))) for k in CATEGORY_METRICS]
-        for cat, s in report.get("by_category", {}).items()
-    ]
-    parts.append(_html_table(header, rows))
+    rows = [[_e(c) for c in r] for r in group_rows(report, report.get("by_category", {}))]
+    parts.append(_html_table(["Category", "n", *labels], rows))
     if comparison:
         parts.append("<h2>Questions that got worse</h2>")
         if comparison.get("note"):
@@ -428,7 +442,8 @@ def _question_html(q: dict[str, Any]) -> str:
     flag_text = f' <span class="muted">({_e(", ".join(flags))})</span>' if flags else ""
     head = (
         f"<summary>{mark} <code>{_e(q.get('set'))}/{_e(q.get('id'))}</code> "
-        f"{_e(q.get('question'))}{flag_text}</summary>"
+        + (f"[{_e(q['format'])}] " if q.get("format") else "")
+        + f"{_e(q.get('question'))}{flag_text}</summary>"
     )
     body = [
         f'<p class="muted">Category {_e(q.get("category"))} · latency '
@@ -441,6 +456,11 @@ def _question_html(q: dict[str, Any]) -> str:
             f"<li><b>{_e(t.get('role'))}:</b> {_e(t.get('content'))}</li>" for t in q["history"]
         )
         body.append(f"<p>History:</p><ol>{turns}</ol>")
+    if q.get("failure"):
+        body.append(f'<p class="bad">Failure: {_e(q["failure"])}</p>')
+    if q.get("fragments"):
+        items = "".join(f"<li>{_e(f['reason'])}: {_e(f['text'])}</li>" for f in q["fragments"])
+        body.append(f"<p>Broken units shown:</p><ul>{items}</ul>")
     if q.get("rewritten_query") and q.get("rewritten_query") != q.get("question"):
         body.append(f'<p class="muted">Query used: {_e(q["rewritten_query"])}</p>')
     if q.get("error"):
@@ -513,7 +533,8 @@ def render_chart(report: dict[str, Any]) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    groups = {"all": report.get("summary", {}), **report.get("by_category", {})}
+    by = report.get("by_format") or report.get("by_category", {})
+    groups = {"all": report.get("summary", {}), **by}
     names = list(groups)
     metrics = [
         m for m in CHART_METRICS if any(groups[g].get(m) is not None for g in names)
@@ -536,8 +557,9 @@ def render_chart(report: dict[str, Any]) -> bytes:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("score (higher is better)")
     cfg = report.get("config", {})
+    by_what = "format" if report.get("by_format") else "category"
     ax.set_title(
-        f"Metrics by category — retriever {cfg.get('retriever')}, generator {cfg.get('generator')}"
+        f"Metrics by {by_what} — retriever {cfg.get('retriever')}, generator {cfg.get('generator')}"
     )
     ax.grid(axis="y", alpha=0.3)
     ax.legend(

@@ -55,6 +55,7 @@ class SearchResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     max_dense: float = 0.0
     max_bm25: float = 0.0
+    expansion_terms: list[str] = field(default_factory=list)  # glossary synonyms added
 
 
 class Retriever:
@@ -99,7 +100,7 @@ class Retriever:
         k = k or self.settings.k
         mode = retriever or self.settings.retriever
         index = self.index
-        expanded, _ = expand_query(query, self.glossary)
+        expanded, added = expand_query(query, self.glossary)
         n = max(self.settings.candidates, k)
         timings: dict[str, float] = {}
         dense: list[tuple[int, float]] = []
@@ -126,6 +127,7 @@ class Retriever:
             timings_ms=timings,
             max_dense=max((s for _, s in dense), default=0.0),
             max_bm25=max((s for _, s in sparse), default=0.0),
+            expansion_terms=added,
         )
 
 

@@ -135,9 +135,13 @@ class Verifier:
 
     def supports(self, sentence: str, chunk: Chunk) -> Support:
         sup = best_support(sentence, chunk)
-        if self.min_overlap > sup.overlap >= self._paraphrase_floor:
+        if self.needs_similarity(sup.overlap):
             sup.similarity = self._similarity(sentence, chunk, sup)
         return sup
+
+    def needs_similarity(self, overlap: float) -> bool:
+        """Similarity is the second opinion only for near misses on overlap (see below)."""
+        return self.min_overlap > overlap >= self._paraphrase_floor
 
     @property
     def _paraphrase_floor(self) -> float:

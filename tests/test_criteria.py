@@ -294,9 +294,9 @@ class _Result:
 
 def test_score_criteria_and_summary_keep_existing_metrics() -> None:
     q = Question(
-        "q",
-        "Which?",
-        "s",
+        id="q",
+        question="Which?",
+        set="s",
         mode="criteria",
         topic="t",
         expected_items=["alpha beta", ["gamma", "delta"], "missing item"],

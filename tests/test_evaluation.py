@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from assistant.answer import Answer, Citation, Sentence
+from assistant.cli_eval import eval_command
 from assistant.evaluation import (
     Question,
     QuestionSetError,
     UnknownMetricError,
     check_fail_under,
-    eval_command,
     hit_at,
     is_faithful,
     is_relevant,
@@ -291,13 +291,33 @@ def test_malformed_set_errors_name_file_question_and_field(
 
 
 def test_defaults_and_unanswerable_without_sources(tmp_path: Path) -> None:
-    path = write_set(tmp_path, "questions:\n  - {id: 7, question: ' Hi? ', answerable: false,"
-                                " extra_key: ignored}\n", "defaults.yaml")
+    path = write_set(tmp_path, "questions:\n  - {id: 7, question: ' Hi? ', answerable: false}\n",
+                     "defaults.yaml")
     qs = load_question_set(path)
     assert qs.name == "defaults"
     q = qs.questions[0]
     assert (q.id, q.question, q.category, q.answerable, q.sources, q.facts, q.history) == (
         "7", "Hi?", "general", False, [], [], [])
+
+
+def test_unknown_field_is_an_error_naming_it(tmp_path: Path) -> None:
+    """A misspelt key would silently score against nothing; the model forbids extras."""
+    path = write_set(tmp_path, "questions:\n  - {id: q7, question: 'Hi?', sources: [d],"
+                               " evidnce: [x]}\n", "typo.yaml")
+    with pytest.raises(QuestionSetError) as info:
+        load_question_set(path)
+    assert all(part in str(info.value) for part in ("typo.yaml", "q7", "'evidnce'", "unknown"))
+
+
+def test_split_field_is_validated(tmp_path: Path) -> None:
+    body = ("questions:\n  - {id: a, question: 'A?', sources: [d], split: dev}"
+            "\n  - {id: b, question: 'B?', sources: [d], split: test}\n")
+    good = write_set(tmp_path, body, "s.yaml")
+    assert [q.split for q in load_question_set(good).questions] == ["dev", "test"]
+    bad = write_set(tmp_path, "questions:\n  - {id: c, question: 'C?', sources: [d],"
+                              " split: tune}\n", "bad-split.yaml")
+    with pytest.raises(QuestionSetError, match=r"bad-split\.yaml: question 'c': field 'split'"):
+        load_question_set(bad)
 
 
 def test_jsonl_set_loads_like_yaml(tmp_path: Path) -> None:

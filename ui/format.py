@@ -176,11 +176,160 @@ def answer_markdown(answer: Mapping[str, Any], uid: str | None = None) -> str:
             f'<div class="answer refusal" data-uid="{uid}">'
             f'<p class="refusal-title"><strong>{esc(REFUSAL_HEADING)}</strong></p>'
             f"<p>{esc(answer.get('answer', ''))}</p>{notice_html}{listing}{reason_html}"
-            f"{meta_line(answer)}</div>"
+            f"{meta_line(answer)}{explain_html(answer.get('explain'))}</div>"
         )
     known = {int(c["n"]) for c in answer.get("citations") or [] if "n" in c}
     body = _answer_body(str(answer.get("answer", "")), uid, known)
-    return f'<div class="answer" data-uid="{uid}">{body}{notice_html}{meta_line(answer)}</div>'
+    why = explain_html(answer.get("explain"))
+    return f'<div class="answer" data-uid="{uid}">{body}{notice_html}{meta_line(answer)}{why}</div>'
+
+
+# ----------------------------------------------------------------------------- why this answer
+EXPLAIN_SUMMARY = "Why this answer"
+_UNITS_SHOWN = 6  # dropped units listed by name; the rest are counted by reason
+
+
+def _n(value: Any, digits: int = 2) -> str:
+    return "–" if not isinstance(value, int | float) else f"{value:.{digits}f}"
+
+
+def _section(title: str, body: str) -> str:
+    return f'<div class="why-h">{esc(title)}</div>{body}'
+
+
+def _why_query(query: Mapping[str, Any]) -> str:
+    parts = [f"asked “{esc(query.get('question', ''))}”"]
+    if query.get("followup"):
+        parts.append(
+            f"follow-up, searched as “{esc(query.get('rewritten_query', ''))}” "
+            f"({esc(query.get('rewrite', ''))} rewrite)"
+        )
+    terms = query.get("expansion_terms") or []
+    parts.append("glossary added: " + (esc(", ".join(map(str, terms))) if terms else "nothing"))
+    parts.append(f"{esc(query.get('retriever', ''))} retrieval, k {esc(query.get('k', ''))}")
+    return f'<p class="why-p">{" · ".join(parts)}</p>'
+
+
+def _why_passages(passages: Sequence[Mapping[str, Any]]) -> str:
+    head = "<tr><th>rank</th><th>passage</th><th>dense</th><th>BM25</th><th>RRF</th></tr>"
+    rows = []
+    for p in passages:
+        where = esc(p.get("doc_id", "")) + (f" · {esc(p['section'])}" if p.get("section") else "")
+        ranks = [
+            (p.get("dense_score"), p.get("dense_rank")),
+            (p.get("bm25_score"), p.get("bm25_rank")),
+        ]
+        cells = "".join(
+            f'<td class="why-num">{_n(score, 3)} '
+            f"<small>{esc(f'#{rank}' if rank else 'not listed')}</small></td>"
+            for score, rank in ranks
+        )
+        rows.append(
+            f"<tr><td>{esc(p.get('rank', ''))}</td><td>{where}<br>"
+            f'<small class="why-id">{esc(p.get("chunk_id", ""))}</small></td>{cells}'
+            f'<td class="why-num">{_n(p.get("fused_score"), 4)}</td></tr>'
+        )
+    if not rows:
+        return '<p class="why-p">No passage was retrieved.</p>'
+    return f'<table class="why-table">{head}{"".join(rows)}</table>'
+
+
+def _why_refusal(refusal: Mapping[str, Any]) -> str:
+    signals = refusal.get("signals") or {}
+    words = "; ".join(
+        ("✓ " if w.get("found") else "✗ ") + " / ".join(map(str, w.get("alternatives") or []))
+        for w in refusal.get("key_words") or []
+    )
+    parts = [f"key words (stemmed): {esc(words) if words else 'none'}"]
+    if "coverage" in signals:
+        parts.append(f"coverage {float(signals['coverage']):.0%}")
+        parts.append(f"best dense similarity {_n(signals.get('best_dense'), 3)}")
+    fired = [r for r in refusal.get("rules") or [] if r.get("fired")]
+    parts.append(
+        "rule fired: " + (esc(f"{fired[0]['rule']} ({fired[0]['test']})") if fired else "none")
+    )
+    if refusal.get("refused"):
+        stage = esc(refusal.get("stage") or "")
+        parts.append(f"<b>refused</b> at {stage}: {esc(refusal.get('reason', ''))}")
+    else:
+        parts.append("answered")
+    return f'<p class="why-p">{" · ".join(parts)}</p>'
+
+
+def _why_unit(u: Mapping[str, Any]) -> str:
+    verdict = "kept" if u.get("selected") else "dropped"
+    notes = u.get("form_notes") or []
+    form = f" ({esc('; '.join(map(str, notes)))})" if notes else ""
+    return (
+        f'<li class="why-{verdict}"><b>{esc("#" + str(u.get("n", "")))} {verdict}</b> '
+        f"{esc(u.get('reason', ''))} · score {_n(u.get('score'), 3)} = (similarity "
+        f"{_n(u.get('similarity'), 2)}, overlap {_n(u.get('overlap'), 2)}, prior "
+        f"{_n(u.get('rank_prior'), 2)}) × form {_n(u.get('form'), 2)}{form} · passage "
+        f"{esc(u.get('passage', ''))}<br>“{esc(_clip(u.get('text', ''), 160))}”</li>"
+    )
+
+
+def _why_units(units: Sequence[Mapping[str, Any]] | None, generation: Mapping[str, Any]) -> str:
+    if units is None:
+        if not generation.get("ran"):
+            return '<p class="why-p">Not generated: the answer was refused first.</p>'
+        given = ", ".join(str(n) for n in generation.get("passages_given") or [])
+        name = esc(generation.get("generator", ""))
+        return f'<p class="why-p">Written by the {name} generator from passages {esc(given)}.</p>'
+    kept = [u for u in units if u.get("selected")]
+    dropped = [u for u in units if not u.get("selected")]
+    shown = kept + dropped[:_UNITS_SHOWN]
+    counts: dict[str, int] = {}
+    for u in dropped[_UNITS_SHOWN:]:
+        counts[str(u.get("reason", ""))] = counts.get(str(u.get("reason", "")), 0) + 1
+    rest = "; ".join(f"{reason} ({n})" for reason, n in counts.items())
+    hidden = len(dropped) - _UNITS_SHOWN
+    more = f'<p class="why-p">{hidden} more dropped: {esc(rest)}</p>'
+    items = "".join(_why_unit(u) for u in shown)
+    return f'<ul class="why-units">{items}</ul>' + (more if counts else "")
+
+
+def _why_verification(verification: Mapping[str, Any]) -> str:
+    items = []
+    for row in verification.get("sentences") or []:
+        mark = "✓ supported" if row.get("supported") else "✗ not supported"
+        cited = "; ".join(
+            f"passage {esc(c.get('passage', ''))} ({esc(c.get('chunk_id', ''))}): overlap "
+            f"{_n(c.get('overlap'))}, similarity {_n(c.get('similarity'))}"
+            for c in row.get("cited") or []
+        )
+        reason = f" · {esc(row['reason'])}" if row.get("reason") else ""
+        items.append(
+            f"<li><b>{mark}</b>{reason} · {cited or 'no passage'}<br>"
+            f"“{esc(_clip(row.get('text', ''), 160))}”</li>"
+        )
+    if not items:
+        return '<p class="why-p">No draft sentence to verify.</p>'
+    return f'<ul class="why-checks">{"".join(items)}</ul>'
+
+
+def explain_html(explain: Mapping[str, Any] | None) -> str:
+    """The folded "Why this answer" panel: query, passages with scores, the units kept and
+    dropped with the selector's reasons, refusal signals and per-sentence verification.
+
+    Everything from the documents or the user is escaped (`esc`); "" when there is nothing.
+    """
+    if not explain:
+        return ""
+    body = (
+        _section("Query", _why_query(explain.get("query") or {}))
+        + _section("Passages retrieved", _why_passages(explain.get("passages") or []))
+        + _section("Refusal check", _why_refusal(explain.get("refusal") or {}))
+        + _section(
+            "Sentences considered",
+            _why_units(explain.get("units"), explain.get("generation") or {}),
+        )
+        + _section("Verification", _why_verification(explain.get("verification") or {}))
+    )
+    return (
+        f'<details class="why"><summary>{esc(EXPLAIN_SUMMARY)}</summary>'
+        f'<div class="why-body">{body}</div></details>'
+    )
 
 
 def streaming_markdown(partial: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from assistant.answer import Answer, Assistant, QuestionError
 from assistant.chat import HistoryError
+from assistant.explain import Explanation
 from assistant.index import BuildReport, IndexProblem
 from assistant.library import DocumentInfo, LibraryError, add_documents, delete_document
 from assistant.library import list_documents as library_documents
@@ -88,24 +89,32 @@ class UIService:
         generator: str | None = None,
         doc_types: Sequence[str] | None = None,
         doc_ids: Sequence[str] | None = None,
+        explain: bool = True,
     ) -> Iterator[StreamEvent]:
         """Preview events while the answer is produced, then one final event.
 
         Never raises for problems a user can cause or fix (empty question, generator down,
         index busy): those become a final event with `error` set, shown as a chat message.
+        With `explain`, the final answer carries an "explain" key for the "Why this answer"
+        panel (collected alongside the answer; the answer itself is the same either way).
         """
         partial = ""
+        recorder = Explanation() if explain else None
         try:
             name = self._generator(generator)
             events = self.assistant.stream(
                 question,
                 history=history or [],
                 generator=name,
+                explain=recorder,
                 **self._filters(doc_types, doc_ids),
             )
             for event in events:
                 if isinstance(event, Answer):
-                    yield StreamEvent(partial=partial, answer=event.to_dict(include_text=True))
+                    data = event.to_dict(include_text=True)
+                    if recorder is not None:
+                        data["explain"] = recorder.to_dict()
+                    yield StreamEvent(partial=partial, answer=data)
                     return
                 partial += str(event)
                 yield StreamEvent(partial=partial)

@@ -84,6 +84,17 @@ a.cite:hover { text-decoration: underline; }
 .report-summary { margin-top: 6px; font-weight: 600; }
 #feedback-row { align-items: center; gap: 8px; }
 #feedback-row .examples-group { margin: 0; }
+details.why { margin-top: 6px; font-size: 0.82em; }
+details.why summary { cursor: pointer; color: var(--body-text-color-subdued); }
+.why-body { border-left: 2px solid var(--border-color-primary); padding: 2px 0 2px 8px; }
+.why-h { font-weight: 600; margin: 6px 0 2px; }
+.why-p { margin: 0 0 4px; }
+.why-table { border-collapse: collapse; margin: 2px 0 4px; }
+.why-table th, .why-table td { padding: 1px 6px; text-align: left; vertical-align: top; }
+.why-table th, .why-num { white-space: nowrap; }
+.why-id { font-family: var(--font-mono); color: var(--body-text-color-subdued); }
+.why-units li, .why-checks li { margin: 0 0 3px; }
+.why-dropped { color: var(--body-text-color-subdued); }
 """
 
 # Inline script (no external asset): clicking an inline [n] brings its source card into view,

@@ -1,0 +1,328 @@
+"""'Why this answer' explanations: what each stage records, that recording never changes the
+answer, the CLI's `--explain` output (human and JSON) and the UI's folded panel.
+
+Fast: a hash-embedder index over the seeds plus one small document whose text carries rich
+markup ("[/bold]"), built once for the module. One slow test repeats the no-change check with
+the real model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPO_ROOT, cli_env, copy_seeds, make_settings
+from typer.testing import CliRunner
+
+from assistant.answer import Assistant
+from assistant.cli import app
+from assistant.explain import Explanation
+from assistant.extractive import CHAR_BUDGET, Decisions, Unit, select_units
+from assistant.index import build_index
+from assistant.settings import Settings
+from ui import format as fmt
+from ui.service import UIService
+
+PSED_AIMS = "What are the three aims of the public sector equality duty?"
+REFUSED = "How do I renew my passport?"
+FOLLOWUP = "What about the workforce?"
+HISTORY = [
+    {"role": "user", "content": "What do inspectors expect of a learning culture?"},
+    {"role": "assistant", "content": "A culture that is challenging as well as supportive."},
+]
+ZEPHYR = "Where must visitors to the zephyr unit sign in?"
+ZEPHYR_DOC = (
+    "Zephyr protocol for visitors\n\n"
+    "Visitors to the zephyr unit must sign in at the reception desk [/bold] before entering, "
+    "and must wear a visitor badge [bold red]at all times[/] while on site.\n\n"
+    "The zephyr protocol is reviewed every nine days by the duty manager of the unit.\n"
+)
+# (question, history): answerable, refused before generating, follow-up, markup in the answer
+CASES: list[tuple[str, list[dict[str, str]]]] = [
+    (PSED_AIMS, []),
+    (REFUSED, []),
+    (FOLLOWUP, HISTORY),
+    (ZEPHYR, []),
+]
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    base = tmp_path_factory.mktemp("explain")
+    corpus = copy_seeds(base / "corpus")
+    (corpus / "zephyr-visitors.txt").write_text(ZEPHYR_DOC, encoding="utf-8")
+    built = make_settings(REPO_ROOT, corpus, base / "idx")
+    report = build_index(built)
+    assert report.changed and not report.errors, report
+    return built
+
+
+@pytest.fixture(scope="module")
+def assistant(settings: Settings) -> Assistant:
+    return Assistant(settings)
+
+
+def explained(assistant: Assistant, question: str, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+    recorder = Explanation()
+    answer = assistant.ask(question, explain=recorder, **kwargs)
+    data = recorder.to_dict()
+    assert json.loads(json.dumps(data)) == data  # plain JSON all the way down
+    return answer, data
+
+
+def without_timings(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in ("timings_ms", "explain")}
+
+
+# ----------------------------------------------------------------------------- structure
+def test_answerable_question_explains_every_stage(assistant: Assistant, settings: Settings):
+    answer, why = explained(assistant, PSED_AIMS)
+    assert not answer.refused
+    query = why["query"]
+    assert query["question"] == PSED_AIMS and query["followup"] is False
+    assert "PSED" in query["expansion_terms"] and "PSED" in query["expanded_query"]
+
+    passages = why["passages"]
+    assert [p["rank"] for p in passages] == list(range(1, settings.k + 1))
+    assert [p["chunk_id"] for p in passages] == [r["chunk_id"] for r in answer.retrieved]
+    for p in passages:
+        assert {"doc_id", "section", "chunk_id", "dense_score", "bm25_score"} <= set(p)
+        assert (p["dense_score"] is None) == (p["dense_rank"] is None)
+        assert (p["bm25_score"] is None) == (p["bm25_rank"] is None)
+        rrf = sum(1 / (settings.rrf_k + r) for r in (p["dense_rank"], p["bm25_rank"]) if r)
+        assert p["fused_score"] == pytest.approx(rrf, abs=1e-6)
+    fused = [p["fused_score"] for p in passages]
+    assert fused == sorted(fused, reverse=True)
+
+    units = why["units"]
+    assert [u["n"] for u in units] == list(range(1, len(units) + 1))
+    assert [u["score"] for u in units] == sorted((u["score"] for u in units), reverse=True)
+    kept = [u for u in units if u["selected"]]
+    dropped = [u for u in units if not u["selected"]]
+    assert kept and dropped
+    assert all(u["reason"].startswith("selected") for u in kept)
+    assert all(u["reason"] and not u["reason"].startswith("selected") for u in dropped)
+    for u in units:
+        parts = 0.55 * u["similarity"] + 0.35 * u["overlap"] + 0.10 * u["rank_prior"]
+        assert u["score"] == pytest.approx(parts * u["form"], abs=1e-3)
+        assert (u["form"] < 1.0) == bool(u["form_notes"])
+
+    refusal = why["refusal"]
+    assert refusal["refused"] is False and refusal["fired"] is None and refusal["stage"] is None
+    assert refusal["signals"]["coverage"] >= 0.5 and refusal["key_words"]
+    assert [r["rule"] for r in refusal["rules"]][0] == "min_coverage"
+
+    checks = why["verification"]["sentences"]
+    assert len(checks) == len(answer.sentences)
+    by_rank = {p["rank"]: p["chunk_id"] for p in passages}
+    for row, sentence in zip(checks, answer.sentences, strict=True):
+        assert row["text"] == sentence.text and row["supported"] == sentence.supported
+        assert row["shown_citations"] == sentence.citations
+        for cited in row["cited"]:
+            assert cited["chunk_id"] == by_rank[cited["passage"]]
+            assert 0.0 <= cited["overlap"] <= 1.0
+    shown = {c.chunk_id for c in answer.citations}
+    assert shown <= {c["chunk_id"] for row in checks for c in row["cited"]}
+
+
+def test_refused_question_names_the_rule_that_fired(assistant: Assistant):
+    answer, why = explained(assistant, REFUSED)
+    assert answer.refused
+    refusal = why["refusal"]
+    assert refusal["refused"] is True and refusal["stage"] == "evidence"
+    assert refusal["fired"] == "min_coverage"
+    assert refusal["reason"] == answer.refusal_reason
+    assert [r["rule"] for r in refusal["rules"] if r["fired"]] == ["min_coverage"]
+    assert refusal["signals"]["coverage"] == 0.0
+    assert refusal["key_words"] and not any(w["found"] for w in refusal["key_words"])
+    assert 0.0 <= refusal["signals"]["best_dense"] < 1.0
+    assert len(refusal["signals"]["passages_checked"]) == 3
+    assert "units" not in why and why["generation"]["ran"] is False
+    assert why["verification"]["sentences"] == [] and why["passages"]
+
+
+def test_followup_explanation_shows_the_rewrite(assistant: Assistant):
+    answer, why = explained(assistant, FOLLOWUP, history=HISTORY)
+    query = why["query"]
+    assert query["followup"] is True and query["rewrite"] == "rule"
+    assert query["rewritten_query"] == answer.rewritten_query != FOLLOWUP
+    assert "learning" in query["rewritten_query"]
+
+
+def test_llm_generator_has_no_units_but_verification(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+):
+    """An LLM's draft (faked here) is verified like any other; a made-up one is refused."""
+
+    def fake_llm(self: Assistant, name: str, question: str, query: str, sources: dict) -> Any:
+        yield "The moon is made of green cheese and inspectors eat it daily [1]."
+
+    monkeypatch.setattr(Assistant, "_llm_stream", fake_llm)
+    answer, why = explained(assistant, PSED_AIMS, generator="local")
+    assert answer.refused and "units" not in why and why["passages"]
+    assert why["generation"] == {
+        "generator": "local",
+        "ran": True,
+        "passages_given": list(range(1, assistant.settings.llm_sources + 1)),
+    }
+    (row,) = why["verification"]["sentences"]
+    assert row["supported"] is False and row["reason"] == "not supported by the cited passage"
+    assert row["cited"][0]["passage"] == 1 and row["cited"][0]["supports"] is False
+    assert why["refusal"]["stage"] == "verification" and why["refusal"]["fired"] is None
+
+
+# ----------------------------------------------------------------------------- selector reasons
+def unit(source: int, start: int, text: str, score: float, **kw: Any) -> Unit:
+    return Unit(source, start, start + len(text), text, False, False, score=score, **kw)
+
+
+def test_selector_reasons_come_from_its_decision_points():
+    long = "x" * (CHAR_BUDGET - 60)
+    units = [
+        unit(1, 0, "Inspectors evaluate leadership and management quality.", 0.90, overlap=1.0),
+        unit(1, 60, "Inspectors evaluate leadership and management quality!", 0.85, overlap=1.0),
+        unit(2, 0, "Cafcass publishes its inspection report on its website.", 0.80),
+        unit(3, 0, "Reports give the government a national picture of quality.", 0.75),
+        unit(2, 70, "ok then.", 0.70),
+        unit(2, 90, "and the work of practitioners with families in court", 0.65),
+        unit(1, 120, long + " covers the statutory functions of the service.", 0.60),
+        unit(1, 900, "Ofsted will review the arrangements in December 2021.", 0.58),
+        unit(1, 990, "The framework applies to public and private law work.", 0.40),
+    ]
+    decisions = Decisions()
+    chosen = select_units("How is quality inspected?", units, 4, (), decisions)
+    assert chosen == select_units("How is quality inspected?", units, 4)  # same either way
+    reasons = {u.start + 1000 * u.source: decisions.reasons[(u.source, u.start)] for u in units}
+    assert reasons[1000] == "selected" and reasons[2000] == "selected"
+    assert reasons[1060] == "near-duplicate of #1"
+    assert reasons[3000] == "from a passage beyond the 2 quoted"
+    assert reasons[2070] == "too short"
+    assert reasons[2090].startswith("fragment")
+    assert reasons[1120] == f"over character budget ({CHAR_BUDGET})"
+    assert reasons[1900] == "not reached: character budget used up"
+    assert reasons[1990] == "not reached: character budget used up"
+    assert decisions.settings["max_units"] == 4 and decisions.settings["max_passages"] == 2
+
+    low = [unit(1, 0, "A strong first sentence about inspection.", 1.0)]
+    low.append(unit(1, 50, "A much weaker sentence about something else.", 0.3))
+    decisions = Decisions()
+    select_units("What?", low, 4, (), decisions)
+    assert decisions.reasons[(1, 50)].startswith("below relative cutoff")
+
+
+# ----------------------------------------------------------------------------- no change
+@pytest.mark.parametrize("question,history", CASES)
+def test_explaining_never_changes_the_answer(assistant: Assistant, question: str, history: list):
+    plain = assistant.ask(question, history=history).to_dict(include_text=True)
+    answer, _why = explained(assistant, question, history=history)
+    assert without_timings(answer.to_dict(include_text=True)) == without_timings(plain)
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def cli(runner: CliRunner, settings: Settings, *args: str) -> Any:
+    result = runner.invoke(app, ["ask", *args], env=cli_env(settings, COLUMNS="160"))
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result
+
+
+@pytest.fixture(scope="module")
+def history_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("history") / "turns.json"
+    path.write_text(json.dumps(HISTORY), encoding="utf-8")
+    yield path
+
+
+@pytest.mark.parametrize("question,history", CASES)
+def test_cli_json_is_identical_apart_from_explain(
+    runner: CliRunner, settings: Settings, history_file: Path, question: str, history: list
+):
+    args = [question, "--json"] + (["--history", str(history_file)] if history else [])
+    plain = json.loads(cli(runner, settings, *args).stdout)
+    with_why = json.loads(cli(runner, settings, *args, "--explain").stdout)
+    assert "explain" not in plain
+    assert set(with_why["explain"]) >= {"query", "passages", "refusal", "verification"}
+    assert without_timings(with_why) == without_timings(plain)
+
+
+def test_cli_json_keeps_document_markup_verbatim(runner: CliRunner, settings: Settings):
+    data = json.loads(cli(runner, settings, ZEPHYR, "--json", "--explain").stdout)
+    assert "[/bold]" in data["answer"] and "[bold red]at all times[/]" in data["answer"]
+    assert any("[/bold]" in u["text"] for u in data["explain"]["units"])
+
+
+def test_cli_human_explanation_has_every_section(runner: CliRunner, settings: Settings):
+    out = cli(runner, settings, ZEPHYR, "--explain").stdout
+    for heading in (
+        "Why this answer",
+        "Query",
+        "Retrieved passages",
+        "Refusal check",
+        "Candidate units",
+        "Verification",
+    ):
+        assert heading in out, heading
+    assert "[/bold]" in out and "[bold red]at all times[/]" in out  # shown, not interpreted
+    assert "kept" in out and "dropped" in out and "zephyr-visitors" in out
+    refused = cli(runner, settings, REFUSED, "--explain").stdout
+    assert "fired" in refused and "refused at evidence" in refused
+
+
+# ----------------------------------------------------------------------------- UI
+HOSTILE = '<script>alert(1)</script> ![x](http://evil/p) [/bold] "quoted"'
+
+
+def test_ui_panel_is_folded_escaped_and_inside_the_answer(assistant: Assistant):
+    answer, why = explained(assistant, ZEPHYR)
+    why["units"][0]["text"] = HOSTILE
+    why["passages"][0]["section"] = HOSTILE
+    why["verification"]["sentences"][0]["text"] = HOSTILE
+    why["query"]["question"] = HOSTILE
+    html = fmt.explain_html(why)
+    assert html.startswith('<details class="why"><summary>Why this answer</summary>')
+    assert html.endswith("</details>") and "\n" not in html
+    assert "<script" not in html and "](http" not in html and "[/bold]" not in html
+    assert "&lt;script&gt;" in html and "&#91;/bold&#93;" in html
+    for section in ("Query", "Passages retrieved", "Refusal check", "Verification"):
+        assert section in html
+    assert "kept" in html and "dropped" in html and "selected" in html
+
+    data = answer.to_dict(include_text=True) | {"explain": why}
+    message = fmt.answer_markdown(data, "a1")
+    assert message.startswith('<div class="answer"') and "<details" in message
+    assert message.index("<details") < message.rindex("</div>")
+    assert "<details" not in fmt.answer_markdown(answer.to_dict(include_text=True), "a1")
+
+
+def test_ui_panel_for_a_refusal_shows_the_rule(assistant: Assistant):
+    answer, why = explained(assistant, REFUSED)
+    message = fmt.answer_markdown(answer.to_dict(include_text=True) | {"explain": why}, "a2")
+    assert 'class="answer refusal"' in message and "<details" in message
+    assert "min&#95;coverage" in message and "refused first" in message
+
+
+def test_ui_service_attaches_the_explanation(settings: Settings, assistant: Assistant):
+    service = UIService(settings, assistant)
+    final = [e for e in service.stream(PSED_AIMS) if e.answer is not None][-1].answer
+    assert final is not None and final["explain"]["units"]
+    plain = assistant.ask(PSED_AIMS).to_dict(include_text=True)
+    assert without_timings(final) == without_timings(plain)
+    bare = [e for e in service.stream(PSED_AIMS, explain=False) if e.answer][-1].answer
+    assert bare is not None and "explain" not in bare
+
+
+# ----------------------------------------------------------------------------- real model
+@pytest.mark.slow
+def test_explaining_never_changes_real_model_answers(minilm_index: Settings):
+    assistant = Assistant(minilm_index)
+    for question, history in CASES[:3]:
+        plain = assistant.ask(question, history=history).to_dict(include_text=True)
+        answer, why = explained(assistant, question, history=history)
+        assert without_timings(answer.to_dict(include_text=True)) == without_timings(plain)
+        assert why["passages"] and why["refusal"]["refused"] == answer.refused
