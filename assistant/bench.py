@@ -15,6 +15,7 @@ cleaning, splitting, Chroma writes, BM25 - runs for real, and queries are embedd
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import re
@@ -40,18 +41,19 @@ QUERY_WORDS = 8
 # ----------------------------------------------------------------------------- corpus
 def base_sentences(settings: Settings) -> list[str]:
     """Sentences of the real corpus after cleaning (the material synthetic docs are made of)."""
-    from assistant.clean import clean_pages
-    from assistant.loaders import LoadError, discover, load_file
+    from assistant.blocks import layout
+    from assistant.ingest import clean_blocks
+    from assistant.loaders import LoadError, discover, load_blocks
     from assistant.text import sentence_spans
 
     paths, _ = discover(settings.corpus)
     out: list[str] = []
     for path in paths:
         try:
-            doc = load_file(path)
+            doc = load_blocks(path)
         except LoadError:
             continue
-        text = clean_pages(doc.text, doc.pages).text
+        text, _placed = layout(clean_blocks(doc.blocks)[0])
         for s, e in sentence_spans(text):
             sentence = " ".join(text[s:e].split())
             if len(sentence) >= 40 and not re.match(r"^\d+(\.\d+)*\.?\s", sentence):
@@ -386,6 +388,33 @@ def run_bench(
         if not keep:
             shutil.rmtree(root, ignore_errors=True)
     return report
+
+
+def pdf_pages_per_second(paths: list[Path], repeats: int = 3) -> list[dict[str, Any]]:
+    """Layout-aware PDF loading speed (`assistant.loader_pdf`), best of `repeats`, per file.
+
+    Issue 12 asks for >= 10 pages/s on a two-column document on this 2-core machine; `make
+    bench` passes the suite's two-column long handbook (19 pages)."""
+    from assistant.loaders import load_blocks
+
+    rows = []
+    for path in paths:
+        best = math.inf
+        doc = None
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            doc = load_blocks(path)
+            best = min(best, time.perf_counter() - t0)
+        pages = (doc.pages if doc else 0) or 0
+        rows.append(
+            {
+                "file": path.name,
+                "pages": pages,
+                "seconds": round(best, 3),
+                "pages_per_s": round(pages / best, 1) if best else None,
+            }
+        )
+    return rows
 
 
 def plot(report: dict[str, Any], path: Path) -> None:

@@ -1,5 +1,7 @@
-"""Text cleaning: remove website chrome and repair PDF-extraction damage, keeping every
-sentence of real content.
+"""Web chrome recognition: which lines are navigation, footer, comment-form or newsletter text.
+
+Used on whole blocks by `assistant.ingest.clean_blocks` and on standalone lines by the text
+loader; format loaders remove what their format marks as furniture themselves.
 
 Rules are conservative on purpose: a line is dropped only when it is recognisably navigation,
 footer, comment-form or newsletter text, because a lost sentence is worse than a stray menu item.
@@ -9,12 +11,10 @@ Everything removed is recorded so the index can report it per document.
 from __future__ import annotations
 
 import re
-import unicodedata
-from dataclasses import dataclass, field
 
 # Whole-line patterns: comment forms, newsletter blurbs, share widgets, GOV.UK banners.
 CHROME_LINE_PATTERNS = [
-    r"\bleave a (comment|reply)\b",
+    r"(^|\?\s*)leave a (comment|reply)\b",  # a prompt, not "inspectors leave a comment"
     r"your email address will not be published",
     r"required fields are marked",
     r"^read more( stories| news)?\.?$",
@@ -90,20 +90,6 @@ _NAV_RE = re.compile(
     re.IGNORECASE,
 )
 _CHROME_RES = [re.compile(p, re.IGNORECASE) for p in CHROME_LINE_PATTERNS]
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_BULLET_CHARS = "•●▪◦‣∙·"
-_INLINE_BULLET = re.compile(r"\s*[" + _BULLET_CHARS + r"]\s+")
-_HTML_TAG = re.compile(r"</?(u|b|i|em|strong|span|br)\b[^>]*>", re.IGNORECASE)
-
-
-@dataclass
-class CleanResult:
-    """Cleaned text plus what was taken out (for the index manifest and for debugging)."""
-
-    text: str
-    removed_chars: int = 0
-    removed_lines: list[str] = field(default_factory=list)
-    pages: list[tuple[int, int]] = field(default_factory=list)
 
 
 def is_chrome_line(line: str) -> bool:
@@ -115,77 +101,3 @@ def is_chrome_line(line: str) -> bool:
         return True
     rest = _NAV_RE.sub(" ", stripped.replace("*", " "))
     return sum(ch.isalnum() for ch in rest) < 3
-
-
-def _normalise_chars(text: str) -> str:
-    text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    text = text.replace("\u00a0", " ").replace("\u2009", " ").replace("\u202f", " ")
-    return "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch)[0] != "C")
-
-
-def _repair_line(line: str) -> str:
-    line = _HTML_TAG.sub("", line)
-    line = re.sub(r"\*\*(.+?)\*\*", r"\1", line)
-    line = re.sub(r"__(.+?)__", r"\1", line)
-    line = re.sub(r"^\s*>\s?", "", line)  # e-mail/markdown quote marker on a title line
-    line = re.sub(r"[ ]{2,}", " ", line)
-    return line.rstrip()
-
-
-def _split_bullets(line: str) -> list[str]:
-    """'intro: • a • b' -> ['intro:', '- a', '- b'] (inline bullets from PDF extraction)."""
-    if not any(ch in line for ch in _BULLET_CHARS):
-        return [line]
-    parts = _INLINE_BULLET.split(line)
-    out = [parts[0].rstrip()] if parts[0].strip() else []
-    out += ["- " + p.strip() for p in parts[1:] if p.strip()]
-    return out
-
-
-def clean_text(text: str) -> CleanResult:
-    """Clean one text: chrome lines out, bullets split, hyphenation and blank runs repaired."""
-    original_len = len(text)
-    text = _normalise_chars(text)
-    removed: list[str] = []
-    lines: list[str] = []
-    for raw_line in text.split("\n"):
-        if is_chrome_line(raw_line):
-            removed.append(raw_line.strip())
-            continue
-        for line in _split_bullets(_repair_line(raw_line)):
-            lines.append(line.strip() if not line.startswith("- ") else line)
-    text = "\n".join(lines)
-    # a word hyphenated across a line break ("consid-\nered"), only between lowercase letters
-    text = re.sub(r"([a-z])-\n([a-z])", r"\1\2", text)
-    text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
-    removed_chars = sum(len(r) for r in removed)
-    result = CleanResult(text=text, removed_chars=removed_chars, removed_lines=removed)
-    result.removed_chars = max(removed_chars, 0) if original_len else 0
-    return result
-
-
-def clean_pages(text: str, pages: list[tuple[int, int]]) -> CleanResult:
-    """Clean a paginated text page by page so page numbers survive cleaning."""
-    if not pages:
-        return clean_text(text)
-    bounds = [start for start, _ in pages] + [len(text)]
-    parts: list[str] = []
-    new_pages: list[tuple[int, int]] = []
-    removed: list[str] = []
-    removed_chars = 0
-    offset = 0
-    for i, (start, number) in enumerate(pages):
-        piece = clean_text(text[start : bounds[i + 1]])
-        removed += piece.removed_lines
-        removed_chars += piece.removed_chars
-        body = piece.text.strip()
-        if not body:
-            continue
-        if parts:
-            offset += 2
-        new_pages.append((offset, number))
-        parts.append(body)
-        offset += len(body)
-    joined = "\n\n".join(parts) + "\n"
-    return CleanResult(joined, removed_chars, removed, new_pages)

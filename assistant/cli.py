@@ -53,6 +53,7 @@ def run_index(settings: Settings, rebuild: bool = False, quiet: bool = False) ->
             if stage not in tasks:
                 label = {
                     "documents": "Documents",
+                    "pages": "PDF pages",
                     "embedding": "Embedding chunks",
                     "bm25": "BM25 index",
                 }.get(stage, stage)
@@ -68,12 +69,16 @@ def run_index(settings: Settings, rebuild: bool = False, quiet: bool = False) ->
 
 
 def _print_report(report: Any) -> None:
+    for note in getattr(report, "notes", []):
+        console.print(f"Note: {escape(note)}")
     for err in report.errors:
-        console.print(f"[yellow]Skipped[/] {err}")
+        console.print(f"[yellow]Skipped[/] {escape(str(err))}")
     for dup, original in report.duplicates.items():
-        console.print(f"[yellow]Duplicate[/] {dup}: same content as {original}, indexed once")
+        console.print(
+            f"[yellow]Duplicate[/] {escape(dup)}: same content as {escape(original)}, indexed once"
+        )
     for doc in report.kept_on_error:
-        console.print(f"[yellow]Kept[/] the previously indexed version of {doc}")
+        console.print(f"[yellow]Kept[/] the previously indexed version of {escape(doc)}")
     if not report.changed:
         console.print(
             f"Index is up to date ({report.chunks_total} chunks, "
@@ -460,10 +465,14 @@ def bench(
     ] = Path("bench"),
     queries: Annotated[int, typer.Option(help="Queries per size (at least 200).")] = 200,
     real_max: Annotated[int, typer.Option(help="Largest size encoded by the real model.")] = 10000,
+    pdf: Annotated[
+        list[Path] | None,
+        typer.Option("--pdf", help="PDF files to time layout parsing on (pages/s)."),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Benchmark ingestion and query latency on synthetic corpora of the given sizes."""
-    from assistant.bench import plot, run_bench, table_rows
+    from assistant.bench import pdf_pages_per_second, plot, run_bench, table_rows
 
     settings = _settings(config)
     try:
@@ -479,6 +488,12 @@ def bench(
         real_max=real_max,
         log=lambda msg: console.print(f"[dim]{msg}[/]"),
     )
+    report["pdf"] = pdf_pages_per_second(list(pdf or []))
+    for row in report["pdf"]:
+        console.print(
+            f"PDF layout parsing: {escape(row['file'])}, {row['pages']} pages in "
+            f"{row['seconds']} s = {row['pages_per_s']} pages/s"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.json").write_text(json.dumps(report, indent=1))
     plot(report, out_dir / "latency.png")

@@ -5,7 +5,7 @@ Kept free of heavy imports so every module (and the tests) can use them cheaply.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from typing import Any
 
 DOC_TYPES = ("framework", "guidance", "news", "other")
@@ -13,12 +13,11 @@ DOC_TYPES = ("framework", "guidance", "news", "other")
 
 @dataclass
 class LoadedDocument:
-    """A source file turned into text, before cleaning.
+    """A source file as plain text: its blocks laid out (`assistant.loaders.load_file`).
 
     `pages` maps character offsets to page numbers for paginated sources (PDF):
     a list of ``(start_offset, page_number)`` pairs in ascending order, empty otherwise.
-    Headings found in structured formats (DOCX styles, HTML <h1>-<h6>) are written into
-    `text` as markdown ``#`` lines so the splitter sees one uniform structure.
+    For structure (headings, lists, tables) use `assistant.blocks.BlockDocument`.
     """
 
     doc_id: str
@@ -43,13 +42,18 @@ class Chunk:
     start: int
     end: int
     source: str = ""
+    context: str = ""  # a list's lead-in or a table's header row, for a continuation chunk
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Chunk:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+        values = {}
+        for name, f in cls.__dataclass_fields__.items():
+            default = None if f.default is MISSING else f.default
+            values[name] = data.get(name, default)
+        return cls(**values)
 
     def chroma_metadata(self) -> dict[str, Any]:
         """Metadata for Chroma, which rejects None values."""

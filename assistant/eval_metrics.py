@@ -175,6 +175,7 @@ _DATE_LINE = re.compile(
     r"^(published|updated|last updated|first published|from|applies to)\b.{0,60}$", re.IGNORECASE
 )
 _HEADING_MAX_WORDS = 10
+_LABEL = re.compile(r"^\((?:\d{1,3}|[a-z]{1,4})\)\s+")  # "(1)", "(a)", "(iv)": clause labels
 
 
 def fragment_reason(text: str, is_item: bool, next_is_item: bool) -> str | None:
@@ -188,8 +189,13 @@ def fragment_reason(text: str, is_item: bool, next_is_item: bool) -> str | None:
     unpunctuated lines are headings, "Page N of M" and "Published ..." lines are furniture.
     """
     body = " ".join(MARKERS.sub("", text).split())
+    labelled = _LABEL.sub("", body)  # "(a) enter and inspect ..." judged from "enter and ..."
+    is_item = is_item or labelled != body  # a labelled clause may start in lower case
+    body = labelled
     if not body:
         return "empty"
+    if " | " in body:  # a table row shown whole: cells need no sentence punctuation
+        is_item = True
     if _PAGE_LINE.match(body):
         return "page line"
     if _DATE_LINE.match(body) and not _TERMINAL.search(body):
@@ -213,10 +219,16 @@ def fragment_reason(text: str, is_item: bool, next_is_item: bool) -> str | None:
 
 
 def fragments(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The broken units among the shown ones (``{"text", "is_item"}``), each with its reason."""
+    """The broken units among the shown ones (``{"text", "is_item", "citations"}``), each with
+    its reason. A lead-in is complete when an item follows it, or any unit quoted from the
+    same passage (a quoted criterion after "we expect the following:")."""
     out = []
     for i, unit in enumerate(units):
-        nxt = units[i + 1]["is_item"] if i + 1 < len(units) else False
+        nxt = units[i + 1] if i + 1 < len(units) else None
+        same = nxt is not None and bool(
+            set(nxt.get("citations", [])) & set(unit.get("citations", []))
+        )
+        nxt = nxt is not None and (nxt["is_item"] or same)
         reason = fragment_reason(unit["text"], unit["is_item"], nxt)
         if reason:
             out.append({"text": unit["text"], "reason": reason})
@@ -339,7 +351,10 @@ def score_answer(
     ]
     shown = [] if answer.refused else [s for s in answer.sentences if s.supported]
     sentences = [_sentence(s, texts) for s in shown]
-    units = [{"text": s.text, "is_item": bool(getattr(s, "is_item", False))} for s in shown]
+    units = [
+        {"text": s.text, "is_item": bool(getattr(s, "is_item", False)), "citations": s.citations}
+        for s in shown
+    ]
     text = "" if answer.refused else answer.answer
     found, missed = match_facts(q.facts, text)
     cited = sorted({c["doc_id"] for c in citations if any(c["n"] in s.citations for s in shown)})

@@ -30,16 +30,18 @@ from typing import Any
 
 import numpy as np
 
+from assistant.blocks import STRUCTURE_VERSION
 from assistant.bm25 import BM25Index
-from assistant.clean import clean_pages
-from assistant.documents import DOC_TYPES, Chunk
+from assistant.documents import Chunk
 from assistant.embeddings import get_embedder
-from assistant.loaders import SIDECAR_SUFFIXES, LoadError, discover, load_file
+from assistant.ingest import process_file
+from assistant.loaders import SIDECAR_SUFFIXES, LoadError, discover
 from assistant.settings import Settings
-from assistant.split import split_text
 from assistant.text import sentence_spans
 
-PIPELINE_VERSION = "1"
+# The structure version of what an index holds (loaders + chunker): 1 was the line-based
+# splitter, 2 the block model (assistant.blocks). An index of another version is rebuilt.
+PIPELINE_VERSION = str(STRUCTURE_VERSION)
 Progress = Callable[[str, int, int, str], None]  # (stage, done, total, detail)
 
 
@@ -179,10 +181,14 @@ def sentence_collection_name(name: str) -> str:
 
 
 def embed_text(chunk: Chunk) -> str:
-    """What gets embedded and BM25-indexed: the section label gives a passage its context."""
+    """What gets embedded and BM25-indexed: the section label and, for a continuation of a
+    long list or table, its lead-in or header row give a passage its context."""
+    head = []
     if chunk.section and chunk.section != chunk.title and not chunk.text.startswith(chunk.section):
-        return f"{chunk.section}\n{chunk.text}"
-    return chunk.text
+        head.append(chunk.section)
+    if chunk.context:
+        head.append(chunk.context)
+    return "\n".join([*head, chunk.text])
 
 
 # ----------------------------------------------------------------------------- building
@@ -203,6 +209,7 @@ class BuildReport:
     chunks_per_doc: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     changed: bool = False
+    notes: list[str] = field(default_factory=list)  # why the build did what it did
 
 
 def _file_hash(path: Path) -> str:
@@ -219,41 +226,6 @@ def _sidecar_bytes(path: Path) -> bytes:
         if side.is_file():
             return side.read_bytes()
     return b""
-
-
-def process_file(path: Path, settings: Settings) -> tuple[list[Chunk], dict[str, Any]]:
-    """Load, clean and split one file; returns its chunks and its manifest entry."""
-    doc = load_file(path, max_bytes=settings.max_file_mb * 1024 * 1024)
-    cleaned = clean_pages(doc.text, doc.pages)
-    title = str(doc.metadata.get("title") or doc.doc_id)
-    doc_type = str(doc.metadata.get("type") or "other")
-    if doc_type not in DOC_TYPES:
-        doc_type = "other"
-    chunks = split_text(
-        cleaned.text,
-        doc_id=doc.doc_id,
-        title=title,
-        doc_type=doc_type,
-        pages=cleaned.pages,
-        source=str(path),
-        min_chars=settings.chunk_min_chars,
-        max_chars=settings.chunk_max_chars,
-    )
-    if not chunks:
-        raise LoadError(path, "no text left after cleaning")
-    entry = {
-        "path": str(path),
-        "format": doc.format,
-        "title": title,
-        "doc_type": doc_type,
-        "publisher": doc.metadata.get("publisher"),
-        "date": str(doc.metadata["date"]) if doc.metadata.get("date") else None,
-        "chars": len(cleaned.text),
-        "removed_chars": cleaned.removed_chars,
-        "removed_lines": len(cleaned.removed_lines),
-        "chunks": [c.chunk_id for c in chunks],
-    }
-    return chunks, entry
 
 
 def build_index(
@@ -284,6 +256,12 @@ def build_index(
             or old_manifest.get("embedder") != embedder.name
             or old_manifest.get("pipeline") != fingerprint
         )
+        old_version = str(old_manifest.get("pipeline") or "").split(":")[0]
+        if current and not rebuild and old_version != PIPELINE_VERSION:
+            report.notes.append(
+                f"the index was built with document structure version {old_version or '?'}; "
+                f"rebuilding every document with version {PIPELINE_VERSION} (block model)"
+            )
         client = chroma_client(settings)
         gen_number = int(current["generation"][1:]) + 1 if current else 1
         generation = f"g{gen_number:06d}"
@@ -336,7 +314,13 @@ def build_index(
                 seen_hashes[content_hash] = doc_id
                 continue
             try:
-                chunks, entry = process_file(path, settings)
+                chunks, entry = process_file(
+                    path,
+                    settings,
+                    progress=lambda done, total, name=path.name: progress(
+                        "pages", done, total, name
+                    ),
+                )
             except LoadError as exc:
                 report.errors.append(str(exc))
                 if previous and all(cid in old_chunks for cid in previous["chunks"]):

@@ -3,8 +3,9 @@
 It exists so the evaluation can show what the project's own ingestion and retrieval buy over
 the obvious pipeline, measured by the same rules:
 
-- text: the RAW file text from `assistant.loaders.load_file` (no cleaning: website chrome, PDF
-  column interleaving and footer links all stay in);
+- text: the RAW file text for text and Markdown files (as LangChain's TextLoader reads them:
+  website chrome, PDF column interleaving and footer links all stay in), the loaders' plain
+  text (`assistant.loaders.load_file`) for PDF, DOCX and HTML, with no chrome cleaning;
 - split: ``RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)``;
 - embed: MiniLM through ``langchain_huggingface.HuggingFaceEmbeddings`` (loaded by path, offline,
   normalised vectors); with ``settings.embedder == "hash"`` the fast test embedder instead;
@@ -33,7 +34,7 @@ from typing import Any
 
 from assistant.answer import Answer, Citation, Sentence, render_answer
 from assistant.documents import Chunk
-from assistant.loaders import LoadError, discover, load_file
+from assistant.loaders import LoadError, _decode_text, discover, load_file
 from assistant.settings import Settings
 from assistant.text import sentence_spans
 
@@ -94,6 +95,8 @@ def split_corpus(settings: Settings) -> tuple[list[Chunk], list[str]]:
     for path in paths:
         try:
             doc = load_file(path, max_bytes=settings.max_file_mb * 1024 * 1024)
+            if doc.format in ("txt", "md"):  # the tutorial's TextLoader reads the file as it is
+                doc.text = _decode_text(path, path.read_bytes())[0]
         except LoadError as exc:
             errors.append(str(exc))
             continue

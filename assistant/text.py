@@ -95,7 +95,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence or list line in `text`, trimmed, bullets excluded.
 
     A line that stops mid-sentence and a following line that starts in lower case are one
-    sentence broken by PDF extraction, so they are joined (the span covers the break).
+    sentence broken by a line wrap, so they are joined (the span covers the break) - but never
+    across a blank line, which separates blocks (`assistant.blocks.layout`).
     """
     raw: list[tuple[int, int]] = []
     for line in re.finditer(r"[^\n]+", text):
@@ -127,6 +128,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
                 and "- " not in gap
                 and not text[ps - 2 : ps].startswith("-")
                 and gap.strip() == ""
+                and "\n\n" not in gap  # a blank line ends a block: units never cross one
             ):
                 spans[-1] = (ps, e)
                 continue

@@ -53,7 +53,10 @@ class CheckedSentence:
 
 
 _CLAIM_SPLIT = re.compile(r"((?:\s*\[\d+\])+)")
-_ENUM = re.compile(r"^\s*(?:\d{1,2}[.)]|[a-z][.)])\s+|(?:^|(?<=\s))\d{1,2}[.)]\s*$")
+# A list number leading a claim ("2. Inspectors ...") is not part of what it states. A number
+# at the END is: "aged 10 to 17." (the line splitter once left dangling list numbers there;
+# the block model never does, so they are no longer stripped).
+_ENUM = re.compile(r"^\s*(?:\d{1,2}[.)]|[a-z][.)])(?:\s+|$)")
 
 
 def claims(sentence: str) -> list[str]:

@@ -38,6 +38,10 @@ from assistant.eval_questions import Question
         ("Inspection should:", False, True, None),
         ("to have due regard to the need to—", False, False, "lead-in without its items"),
         ("Page 3 of 12", False, False, "page line"),
+        ("(a) enter and inspect any premises used by the agency", True, False, None),
+        ("(b) the need to advance equality of opportunity.", False, False, None),
+        ("Full inspection | At least once every five years", False, False, None),
+        ("Stage 2 | The lead inspector and", False, False, "cut at a line end"),
         ("Published 14 March 2025", False, False, "date or metadata line"),
         ("3. Judgements and grades", False, False, "heading or title"),
         ("Framework for inspecting independent fostering agencies", False, False,
@@ -52,9 +56,12 @@ def test_fragment_reason(text: str, is_item: bool, next_is_item: bool, reason: s
 
 def test_fragments_use_the_next_unit_for_lead_ins() -> None:
     units = [
-        {"text": "Inspection should:", "is_item": False},
-        {"text": "focus on what matters", "is_item": True},
-        {"text": "Agencies must:", "is_item": False},
+        {"text": "Inspection should:", "is_item": False, "citations": [1]},
+        {"text": "focus on what matters", "is_item": True, "citations": [1]},
+        {"text": "We expect the following:", "is_item": False, "citations": [2]},
+        {"text": "Children feel safe.", "is_item": False, "citations": [2]},
+        {"text": "Agencies must:", "is_item": False, "citations": [2]},
+        {"text": "Reports follow.", "is_item": False, "citations": [3]},
     ]
     assert [f["text"] for f in fragments(units)] == ["Agencies must:"]
 

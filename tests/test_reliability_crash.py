@@ -36,7 +36,6 @@ from conftest import cli_env, copy_seeds, make_settings
 from test_reliability_questions import check_answer
 
 from assistant.answer import Assistant
-from assistant.clean import clean_text
 from assistant.index import (
     Index,
     build_index,
@@ -46,6 +45,7 @@ from assistant.index import (
     read_manifest,
     sentence_collection_name,
 )
+from assistant.loaders import load_file
 from assistant.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -167,7 +167,7 @@ def generate_docs(folder: Path, count: int, seed: int, tag: str = "") -> list[Pa
     """Documents recombining seed sentences, each with one unique quokka sentence."""
     sentences: list[str] = []
     for path in sorted(SEEDS_DIR.glob("*.txt")):
-        text = clean_text(path.read_text(encoding="utf-8")).text
+        text = load_file(path).text
         sentences += [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 6]
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)

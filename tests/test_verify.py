@@ -167,7 +167,8 @@ def test_claims_keep_years_at_sentence_end():
     assert claims("It is set out in section 149 of the Equality Act 2010.") == [
         "It is set out in section 149 of the Equality Act 2010."
     ]
-    assert claims("Eliminating discrimination 5.") == ["Eliminating discrimination"]
+    # a number ending a sentence is content ("aged 10 to 17."), never a dangling list label
+    assert claims("Children aged 10 to 17. [1]") == ["Children aged 10 to 17. [1]"]
 
 
 def test_checked_text_keeps_year(verifier, sources):

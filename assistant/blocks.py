@@ -1,0 +1,145 @@
+"""The typed block model between loading and chunking.
+
+Every loader turns a file into a list of `Block`s - heading (with level), paragraph, list (items
+with nesting level and marker kind), table (rows of cells), quote (a quotation or quoted
+criterion) and caption - each with the page it starts on. Cleaning and chunking work on blocks,
+so a sentence, a list item or a table row is never cut at a printed line end, and the
+structure the reader sees (a lead-in and its list, a heading and its section) survives.
+
+`layout` writes the blocks into one cleaned text, the text that chunks are slices of and that
+citations quote, and records each block's character offsets in it. The text form is stable and
+simple on purpose: blocks are separated by a blank line, a list item is a line ``- item`` (two
+spaces per nesting level before the dash), a table row is its cells joined by `` | ``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+BlockKind = Literal["heading", "paragraph", "list", "table", "quote", "caption"]
+MarkerKind = Literal["bullet", "number", "letter", "roman", "none"]
+BLOCK_KINDS: tuple[str, ...] = ("heading", "paragraph", "list", "table", "quote", "caption")
+STRUCTURE_VERSION = 2  # bump when loaders or the chunker change what an index holds
+CELL_SEPARATOR = " | "
+
+
+@dataclass(frozen=True)
+class Item:
+    """One list item: its text (whole, however many printed lines it had) and where it sits."""
+
+    text: str
+    level: int = 0  # 0 = top level, 1 = nested once ...
+    marker: MarkerKind = "bullet"
+    label: str = ""  # the printed marker when it carries meaning: "1.", "(a)", "ii."
+
+
+@dataclass(frozen=True)
+class Block:
+    """One structural unit of a document.
+
+    `text` holds the whole text of a heading, paragraph, quote or caption on one line
+    (whitespace normalised); for a list it is empty and `items` hold the text; for a table
+    `rows` hold the cells. `start`/`end` are offsets into the cleaned text, set by `layout`.
+    """
+
+    kind: BlockKind
+    text: str = ""
+    level: int = 0  # heading level, 1 = title or top section
+    items: tuple[Item, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+    page: int | None = None
+    start: int = 0
+    end: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in BLOCK_KINDS:
+            raise ValueError(f"unknown block kind {self.kind!r}")
+
+
+@dataclass
+class BlockDocument:
+    """A loaded file: its blocks plus what the loader learned about it (title, warnings)."""
+
+    doc_id: str
+    path: str
+    format: str
+    blocks: list[Block]
+    metadata: dict[str, object] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    pages: int | None = None
+    removed: list[str] = field(default_factory=list)  # furniture or chrome the loader dropped
+
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+
+
+def squash(text: str) -> str:
+    """Whitespace normalised to single spaces (a block's text is one logical line), invisible
+    characters (zero-width spaces and joiners, BOMs, soft hyphens) removed: they would break
+    matching of quotes and facts while showing nothing."""
+    return " ".join(text.translate(_INVISIBLE).split())
+
+
+def render_block(block: Block) -> str:
+    """The block's form in the cleaned text (see the module docstring)."""
+    if block.kind == "list":
+        return "\n".join(f"{'  ' * it.level}- {squash(it.text)}" for it in block.items)
+    if block.kind == "table":
+        return "\n".join(CELL_SEPARATOR.join(squash(c) for c in row) for row in block.rows)
+    return squash(block.text)
+
+
+def is_empty(block: Block) -> bool:
+    """A block with no visible text (dropped by `layout`)."""
+    return not render_block(block).strip()
+
+
+def layout(blocks: list[Block]) -> tuple[str, list[Block]]:
+    """The cleaned text and the non-empty blocks with their offsets into it."""
+    parts: list[str] = []
+    placed: list[Block] = []
+    pos = 0
+    for block in blocks:
+        body = render_block(block)
+        if not body.strip():
+            continue
+        if parts:
+            parts.append("\n\n")
+            pos += 2
+        parts.append(body)
+        placed.append(replace(block, start=pos, end=pos + len(body)))
+        pos += len(body)
+    return "".join(parts), placed
+
+
+_MARKER = re.compile(
+    r"^(?:(?P<bullet>[•●▪◦‣∙·\-–—*])|(?P<number>\d{1,3}[.)])|(?P<paren>\((?:[a-z]|[ivx]{1,5}|\d{1,3})\))"
+    r"|(?P<letter>[a-z][.)])|(?P<roman>(?:[ivx]{1,5})[.)]))\s+"
+)
+
+
+def split_marker(text: str) -> tuple[MarkerKind, str, str] | None:
+    """``("number", "1.", "rest")`` when `text` starts with a list marker, else None.
+
+    Shared by the loaders that see printed markers (PDF, text, DOCX without numbering).
+    """
+    m = _MARKER.match(text.lstrip())
+    if not m:
+        return None
+    label = m.group(0).strip()
+    rest = text.lstrip()[m.end() :]
+    if m.group("bullet"):
+        return "bullet", "", rest
+    if m.group("number"):
+        return "number", label, rest
+    inner = label.strip("().")
+    if m.group("paren"):
+        kind: MarkerKind = (
+            "number" if inner.isdigit() else "roman" if set(inner) <= set("ivx") else "letter"
+        )
+        return kind, label, rest
+    if m.group("roman"):
+        return "roman", label, rest
+    return "letter", label, rest
