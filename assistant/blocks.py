@@ -114,6 +114,27 @@ def layout(blocks: list[Block]) -> tuple[str, list[Block]]:
     return "".join(parts), placed
 
 
+_ROMAN = (
+    (1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+    (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"),
+)  # fmt: skip
+
+
+def counter_label(value: int, kind: str, upper: bool = False) -> str:
+    """A list counter as documents print it: "c" / "C" for letters, "iv" / "IV" for roman,
+    decimal otherwise (shared by the DOCX and HTML loaders, which read numbered lists)."""
+    if kind == "letter" and value > 0:
+        text = chr(ord("a") + (value - 1) % 26) * ((value - 1) // 26 + 1)
+    elif kind == "roman" and 0 < value < 4000:
+        text, rest = "", value
+        for n, sym in _ROMAN:
+            while rest >= n:
+                text, rest = text + sym, rest - n
+    else:
+        return str(value)
+    return text.upper() if upper else text
+
+
 _MARKER = re.compile(
     r"^(?:(?P<bullet>[•●▪◦‣∙·\-–—*])|(?P<number>\d{1,3}[.)])|(?P<paren>\((?:[a-z]|[ivx]{1,5}|\d{1,3})\))"
     r"|(?P<letter>[a-z][.)])|(?P<roman>(?:[ivx]{1,5})[.)]))\s+"

@@ -142,7 +142,8 @@ def search(
     except IndexProblem as exc:
         _fail(str(exc))
     if as_json:
-        out.print(json.dumps([h.to_dict() for h in result.hits], indent=1, ensure_ascii=False))
+        # JSON goes straight to stdout: rich would read "[x]" in document text as markup
+        print(json.dumps([h.to_dict() for h in result.hits], indent=1, ensure_ascii=False))
         return
     if not result.hits:
         out.print("No passages found.")
@@ -150,9 +151,10 @@ def search(
         c = hit.chunk
         page = f", page {c.page}" if c.page else ""
         out.print(
-            f"[bold]{hit.rank}.[/] score {hit.score:.4f}  [cyan]{c.doc_id}[/]  § {c.section}{page}"
+            f"[bold]{hit.rank}.[/] score {hit.score:.4f}  [cyan]{escape(c.doc_id)}[/]  "
+            f"§ {escape(c.section)}{page}"
         )
-        out.print("   " + c.text.replace("\n", "\n   ") + "\n")
+        out.print("   " + escape(c.text).replace("\n", "\n   ") + "\n")
 
 
 def _print_answer(answer: Any) -> None:
@@ -506,7 +508,7 @@ def bench(
     out.print(table)
     out.print(f"Wrote {out_dir / 'bench.json'} and {out_dir / 'latency.png'}")
     if as_json:
-        out.print(json.dumps(report, indent=1))
+        print(json.dumps(report, indent=1))
 
 
 def main() -> None:

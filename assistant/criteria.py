@@ -804,7 +804,7 @@ def criteria_command(topic: str, as_json: bool, settings: Settings) -> int:
         err.print(f"[red]Error:[/] {escape(str(exc))}")
         return 1
     if as_json:
-        out.print(json.dumps(result.to_dict(), indent=1, ensure_ascii=False))
+        print(json.dumps(result.to_dict(), indent=1, ensure_ascii=False))  # never via rich
         return 0
     if not result.groups:
         out.print(f"No criteria, expectations or principles in the documents match “{topic}”.")

@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from assistant import loaders
-from assistant.blocks import Block, BlockDocument, Item, MarkerKind, split_marker, squash
+from assistant.blocks import (
+    Block,
+    BlockDocument,
+    Item,
+    MarkerKind,
+    counter_label,
+    split_marker,
+    squash,
+)
 from assistant.loaders import LoadError
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -47,8 +55,6 @@ _FMT_KIND: dict[str, MarkerKind] = {
     "lowerRoman": "roman",
     "upperRoman": "roman",
 }
-_ROMAN = ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
-          (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"))  # fmt: skip
 # Run children that carry no visible text of the paragraph (deleted or moved-away revisions,
 # field instructions, properties) or that repeat it (the VML fallback copy of a drawing, whose
 # text box is read from the drawing itself).
@@ -325,18 +331,12 @@ def _level(lvl: Any) -> _Level:
 
 def _format_number(value: int, fmt: str) -> str:
     """A counter as Word prints it for the common formats (others fall back to decimal)."""
-    if fmt in ("lowerLetter", "upperLetter") and value > 0:
-        letter = chr(ord("a") + (value - 1) % 26) * ((value - 1) // 26 + 1)
-        return letter.upper() if fmt == "upperLetter" else letter
-    if fmt in ("lowerRoman", "upperRoman") and 0 < value < 4000:
-        out, rest = "", value
-        for n, sym in _ROMAN:
-            while rest >= n:
-                out, rest = out + sym, rest - n
-        return out.upper() if fmt == "upperRoman" else out
     if fmt == "decimalZero":
         return f"{value:02d}"
-    return str(value)
+    kind = {"lowerLetter": "letter", "upperLetter": "letter"}.get(fmt) or (
+        "roman" if fmt in ("lowerRoman", "upperRoman") else "decimal"
+    )
+    return counter_label(value, kind, upper=fmt.startswith("upper"))
 
 
 # ------------------------------------------------------------------------------------ reader

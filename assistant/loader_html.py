@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from assistant import loaders
-from assistant.blocks import Block, BlockDocument, Item, MarkerKind, split_marker, squash
+from assistant.blocks import (
+    Block,
+    BlockDocument,
+    Item,
+    MarkerKind,
+    counter_label,
+    split_marker,
+    squash,
+)
 from assistant.loaders import LoadError
 
 BINARY_CONTROL_SHARE = 0.1  # as loaders._decode_text: real text has next to no control chars
@@ -465,8 +473,6 @@ _INLINE = frozenset(
     "a abbr acronym b bdi bdo big cite code data del dfn em font i img ins kbd mark q rp rt "
     "ruby s samp small span strike strong sub sup time tt u var wbr".split()
 )
-_ROMAN = ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
-          (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"))  # fmt: skip
 
 
 @dataclass
@@ -683,16 +689,8 @@ def _ol_kind(type_attr: str) -> tuple[MarkerKind, str]:
 
 
 def _format(n: int, fmt: str) -> str:
-    if fmt in ("a", "A") and n > 0:
-        s = chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1)
-        return s.upper() if fmt == "A" else s
-    if fmt in ("i", "I") and 0 < n < 4000:
-        out, rest = "", n
-        for value, sym in _ROMAN:
-            while rest >= value:
-                out, rest = out + sym, rest - value
-        return out.upper() if fmt == "I" else out
-    return str(n)
+    kind = "letter" if fmt in ("a", "A") else "roman" if fmt in ("i", "I") else "decimal"
+    return counter_label(n, kind, upper=fmt in ("A", "I"))
 
 
 def _int(value: Any, default: int) -> int:

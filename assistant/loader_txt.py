@@ -375,7 +375,9 @@ def _continues(i: int, lines: list[Line], owner: list[Unit], vocab: _Vocabulary)
     prev = owner[i - 1]
     if _HYPHEN_END.search(prev.last) and text[:1].islower() and not ln.gap:
         return prev
-    if not text[:1].islower():
+    if _RUNNING_NUMBER.match(text) and not ln.gap and _needs_more(prev):
+        pass  # "... down from" + "34 working days": a number going on mid-sentence
+    elif not text[:1].islower():
         if ln.gap or _NUMBERED.match(text):
             return None
         return prev if prev.reserved is None and _fits(prev, text, vocab.floor) else None
@@ -432,6 +434,8 @@ def _needs_more(unit: Unit) -> bool:
 
 # ------------------------------------------------------------------------------ structure
 
+# "34 working days", "12.9% of", not a section or list number ("3. Scope", "1.1 Who")
+_RUNNING_NUMBER = re.compile(r"^[£$€]?\d[\d,]*(?:\.\d+%)?%?\s")
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)\.?\s+(?=\S)")
 _LETTERED = re.compile(r"^(?:[A-Z]\d{1,2}\.|(?:Annex|Appendix|Part|Schedule) [A-Z0-9]{1,3}:)\s")
 _INLINE_BULLET = re.compile(r"\s+[•●▪◦‣∙·]\s+")
@@ -724,6 +728,8 @@ def _glued_split(text: str, vocab: _Vocabulary, numbered: bool) -> tuple[str, st
             return None
         if re.search(r"[.;!?]$", before):
             return None
+        if before.isdigit() and vocab.ngrams[(before, _bare(w).lower())] >= 2:
+            continue  # "on 31 March 2025": the document writes the pair elsewhere too
         ends_word = before[:1].islower() or before.isdigit()
         if not (w[:1].isupper() and ends_word and before[-1:].isalnum()):
             continue
@@ -856,12 +862,21 @@ def _find_tables(pieces: list[Piece], chain: set[int]) -> tuple[list[Piece], set
     """Runs of paragraph pieces that read as a header row and body rows with the same number
     of cells. The txt tables have lost their column gaps (cells joined by single spaces), so
     cells are recovered from the header's capitalised cell starts and the body rows' numbers
-    and capitalised cell starts; a run whose rows do not agree stays paragraphs."""
+    and capitalised cell starts; a run whose rows do not agree stays paragraphs. The joins
+    of the line pass are undone where they cut across rows: a header run into the first row
+    or into the heading before it, two rows run together, a row's last line cut off, and
+    rows numbered like list items are read back as rows."""
     out: list[Piece] = []
     kept: set[int] = set()
     k = 0
     while k < len(pieces):
         table = None if k in chain else _table_at(pieces, k, chain)
+        glued = None if table else _heading_then_header(pieces, k, chain)
+        if glued is not None:
+            head, table = glued
+            if k in chain:
+                kept.add(len(out))
+            out.append(head)
         if table is None:
             if k in chain:
                 kept.add(len(out))
@@ -874,23 +889,148 @@ def _find_tables(pieces: list[Piece], chain: set[int]) -> tuple[list[Piece], set
     return out, kept
 
 
+def _heading_then_header(
+    pieces: list[Piece], k: int, chain: set[int]
+) -> tuple[Piece, tuple[list[list[str]], int]] | None:
+    """(heading piece, table) when a section heading ran into the table's header row
+    ("Annex B: Documents we request Item When it is due"): the shortest tail of the piece,
+    cut at a capitalised cell start, that heads a table of its own."""
+    p = pieces[k]
+    if p.kind != "paragraph" or not (k in chain or _LETTERED.match(p.text)):
+        return None
+    words = p.text.split()
+    for i in reversed(_strong_starts(words, True)):
+        if i < 2:
+            break
+        trial = [*pieces[:k], Piece("paragraph", " ".join(words[i:]), p.page), *pieces[k + 1 :]]
+        table = _table_at(trial, k, chain - {k})
+        if table is not None:
+            head = Piece("paragraph", " ".join(words[:i]), p.page, p.level, gap=p.gap)
+            return head, table
+    return None
+
+
 def _table_at(pieces: list[Piece], k: int, chain: set[int]) -> tuple[list[list[str]], int] | None:
     """(rows, pieces used) when a table with at least two body rows starts at piece k."""
     head = pieces[k]
-    if head.kind != "paragraph" or _TERMINAL.search(head.text):
-        return None
+    if head.kind != "paragraph" or _TERMINAL.search(head.text) or _LETTERED.match(head.text):
+        return None  # a lettered section ("Annex A: ...") is a heading, not a header row
     header = _cells(head.text, None)
-    if header is None or len(header) < 2:
-        return None
-    rows = [header]
+    if header is not None and len(header) >= 2:
+        rows = [header]
+    else:
+        glued = _glued_header(head.text, pieces, k)
+        if glued is None:
+            return None
+        header, first = glued
+        rows = [header, first]
+    used = 1
     for n, p in enumerate(pieces[k + 1 :], start=k + 1):
-        if p.kind != "paragraph" or n in chain or re.search(r"[.!?] [A-Z]", p.text):
+        text = _row_text(p)
+        if text is None or n in chain or re.search(r"[.!?] [A-Z]", p.text):
             break
-        cells = _cells(p.text, len(header))
-        if cells is None:
+        if _LETTERED.match(text):
             break
-        rows.append(cells)
-    return (rows, len(rows)) if len(rows) >= 3 else None
+        got = _body_rows(text, len(header))
+        if got is None and len(rows) >= 2 and _row_tail(text, pieces, n, len(header)):
+            rows[-1][-1] = f"{rows[-1][-1]} {text}"  # a row's wrapped last line cut off
+            used += 1
+            continue
+        if got is None:
+            break
+        rows.extend(got)
+        used += 1
+    return (rows, used) if len(rows) >= 3 else None
+
+
+def _row_text(p: Piece) -> str | None:
+    """A piece's text as a candidate table row: a paragraph, or a numbered item whose number
+    is the row's first cell ("1. Shorter notice of inspection 41% 52% Do not go ahead")."""
+    if p.kind == "paragraph":
+        return p.text
+    if p.kind == "item" and p.marker == "number" and p.label and p.level == 0:
+        return f"{p.label} {p.text}"
+    return None
+
+
+def _row_tail(text: str, pieces: list[Piece], n: int, want: int) -> bool:
+    """A piece inside a table that is the end of the row before, cut off at a line end: it
+    reads as no row itself, holds no capitalised cell start, and the piece after it is a row
+    again (so the table goes on around it)."""
+    words = text.split()
+    if text[:1].isupper() or any(w[:1].isupper() for w in words[1:]) or _TERMINAL.search(text):
+        return False
+    nxt = _row_text(pieces[n + 1]) if n + 1 < len(pieces) else None
+    return nxt is not None and _body_rows(nxt, want) is not None
+
+
+def _glued_header(text: str, pieces: list[Piece], k: int) -> tuple[list[str], list[str]] | None:
+    """(header, first row) when the header line ran into the first body row: the row ends in
+    numbers like the next row does ("Staff group Headcount Women Senior leaders 14 8 57.1%"),
+    so the next row's cell count fixes how many header cells come before the row's label."""
+    nxt = pieces[k + 1] if k + 1 < len(pieces) else None
+    if nxt is None or nxt.kind != "paragraph":
+        return None
+    words = text.split()
+    tail = 0
+    while tail < len(words) - 1 and _NUMERIC.match(words[len(words) - 1 - tail]):
+        tail += 1
+    if not tail:
+        return _glued_header_halves(words, pieces, k)
+    want = tail + 1
+    if _body_rows(nxt.text, want) is None:
+        return None
+    lead = words[: len(words) - tail]
+    head = _cells(" ".join(lead), None)
+    if head is None or len(head) < want + 1:
+        return None
+    header = [*head[: want - 1], " ".join(head[want - 1 : -1])]
+    return header, [head[-1], *words[len(words) - tail :]]
+
+
+def _glued_header_halves(
+    words: list[str], pieces: list[Piece], k: int
+) -> tuple[list[str], list[str]] | None:
+    """(header, first row) for a header run into a first row without numbers: the piece cuts
+    at capitalised starts into exactly twice the cells the next row has ("Protected
+    characteristic An example of ... Age Whether adult learners ...")."""
+    starts = _strong_starts(words, True)
+    bounds = [0, *starts, len(words)]
+    cells = [" ".join(words[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    want = len(cells) // 2
+    if len(cells) % 2 or want < 2:
+        return None
+    nxt = pieces[k + 1].text
+    if _body_rows(nxt, want) is None and not _row_tail(nxt, pieces, k + 1, want):
+        return None  # the next piece is a row, or the cut-off end of this one
+    return cells[:want], cells[want:]
+
+
+def _body_rows(text: str, want: int) -> list[list[str]] | None:
+    """The row (or rows) one body piece holds: one row of `want` cells, or two rows run
+    together where numbers close the first row mid-text ("Black 19 4.6% Mixed 13 3.2%")."""
+    cells = _cells(text, want)
+    words = text.split()
+    for i in range(1, len(words) - 1):
+        if not (_NUMERIC.match(words[i]) and words[i + 1][:1].isupper()):
+            continue
+        if not _NUMERIC.match(words[-1]):
+            break
+        first = _cells(" ".join(words[: i + 1]), want)
+        rest = _body_rows(" ".join(words[i + 1 :]), want)
+        if first is not None and rest is not None and _numeric_tail(first) >= want - 1 >= 1:
+            return [first, *rest]
+    return None if cells is None else [cells]
+
+
+def _numeric_tail(cells: list[str]) -> int:
+    """How many cells at the end of a row are numbers."""
+    n = 0
+    for c in reversed(cells):
+        if not _NUMERIC.match(c):
+            break
+        n += 1
+    return n
 
 
 def _cells(text: str, want: int | None) -> list[str] | None:
@@ -898,6 +1038,9 @@ def _cells(text: str, want: int | None) -> list[str] | None:
 
     Trailing numbers ("241 58.5%") are cells of their own; the rest is cut before capitalised
     words that follow a lower-case or numeric word (not after a comma or a function word).
+    A body row short of such cuts takes weaker ones, earliest first within each tier: a
+    number after a number or content word ("Fewer than 500 2 to 3 inspectors"), a capital
+    after a capitalised word ("1 Outstanding The agency ..."), a number after a function word.
     """
     words = text.split()
     if len(words) < 2 or len(words) > 60:
@@ -906,23 +1049,56 @@ def _cells(text: str, want: int | None) -> list[str] | None:
     if want is not None:
         while words and len(tail) < want - 1 and _NUMERIC.match(words[-1]) and len(words) > 1:
             tail.insert(0, words.pop())
-    starts = [
-        i
-        for i in range(1, len(words))
-        if words[i][:1].isupper()
-        and not re.search(r"[,;:(]$", words[i - 1])
-        and words[i - 1].lower() not in _FUNCTION_WORDS
-        and (want is None or not words[i - 1][:1].isupper())
-    ]
+    starts = _strong_starts(words, want is None)
+    if tail and len(starts) + len(tail) > want - 1:  # "... of week 4": the number is text
+        keep = max(0, want - 1 - len(starts))
+        words += tail[: len(tail) - keep]
+        tail = tail[len(tail) - keep :]
+        starts = _strong_starts(words, False)
     if want is None:
         if any(_NUMERIC.match(w) for w in words) or not starts:
             return None
         cuts = starts
     else:
         need = want - len(tail) - 1
-        if need < 0 or len(starts) < need:
+        if need < 0:
             return None
         cuts = starts[:need]
+        for tier in _weak_starts(words, set(starts)):
+            if len(cuts) >= need:
+                break
+            cuts = sorted(cuts + tier[: need - len(cuts)])
+        if len(cuts) < need:
+            return None
     bounds = [0, *cuts, len(words)]
     cells = [" ".join(words[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
     return cells + tail
+
+
+def _strong_starts(words: list[str], header: bool) -> list[int]:
+    """Cell starts: a capitalised word after a lower-case or numeric word, not after a comma
+    or a function word (in a header row, after a capitalised word too)."""
+    return [
+        i
+        for i in range(1, len(words))
+        if words[i][:1].isupper()
+        and not (i == 1 and re.match(r"\(?\d{1,2}[.)]$", words[0]))  # "1. Shorter": a label
+        and not re.search(r"[,;:(]$", words[i - 1])
+        and words[i - 1].lower() not in _FUNCTION_WORDS
+        and (header or not words[i - 1][:1].isupper())
+    ]
+
+
+def _weak_starts(words: list[str], strong: set[int]) -> list[list[int]]:
+    """Weaker cell starts of a body row, by tier (see `_cells`)."""
+    tiers: list[list[int]] = [[], [], []]
+    for i in range(1, len(words)):
+        w, before = words[i], words[i - 1]
+        if i in strong or re.search(r"[,;:(]$", before):
+            continue
+        function = before.lower() in _FUNCTION_WORDS
+        if w[:1].isdigit() and _NUMERIC.match(w):
+            tiers[2 if function else 0].append(i)
+        elif w[:1].isupper() and before[:1].isupper() and not function:
+            tiers[1].append(i)
+    return tiers

@@ -452,7 +452,7 @@ def psed_command(
             return 1
         err.print(f"Wrote {escape(str(path))}")
     if as_json:
-        out.print(json.dumps(matrix.to_dict(), indent=1, ensure_ascii=False))
+        print(json.dumps(matrix.to_dict(), indent=1, ensure_ascii=False))  # never via rich
         return 0
     table = Table(title="PSED obligations in the indexed documents")
     for name, justify in (

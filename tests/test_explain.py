@@ -326,3 +326,15 @@ def test_explaining_never_changes_real_model_answers(minilm_index: Settings):
         answer, why = explained(assistant, question, history=history)
         assert without_timings(answer.to_dict(include_text=True)) == without_timings(plain)
         assert why["passages"] and why["refusal"]["refused"] == answer.refused
+
+
+def test_cli_search_shows_document_markup_as_text(runner: CliRunner, settings: Settings):
+    """`search` prints document text escaped, and its JSON straight to stdout (issue 17 #4)."""
+    env = cli_env(settings, COLUMNS="160")
+    human = runner.invoke(app, ["search", ZEPHYR], env=env)
+    assert human.exit_code == 0, (human.output, human.exception)
+    assert "[/bold]" in human.stdout and "[bold red]at all times[/]" in human.stdout
+    raw = runner.invoke(app, ["search", ZEPHYR, "--json"], env=env)
+    assert raw.exit_code == 0, (raw.output, raw.exception)
+    hits = json.loads(raw.stdout)
+    assert any("[/bold]" in h["text"] and "[bold red]at all times[/]" in h["text"] for h in hits)

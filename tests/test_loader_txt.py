@@ -22,18 +22,20 @@ DOC_IDS = [p.parent.name for p in discover_sources(DEFAULT_SRC)]
 # rendering: its tables have lost their column gaps (cells joined by single spaces; a third of
 # the suite's units are cells) and riffled columns leave some joins undecidable. These are
 # the figures measured when the loader was written (text_recall, heading_f1, order_tau),
-# asserted so a change that loses ground fails; raise them as the loader improves.
+# asserted so a change that loses ground fails; raise them as the loader improves. Raised
+# after table recovery (header run into the first row, numbered rows, rows cut or run
+# together): mean text recall 0.684 -> 0.815.
 MEASURED = {
     "fernvale-complaints-procedure": (0.554, 1.000, 1.000),
-    "fernvale-equality-duty-guidance": (0.730, 0.917, 1.000),
-    "fernvale-further-education-framework": (0.707, 0.878, 0.959),
-    "fernvale-inspection-faq": (0.677, 0.939, 1.000),
-    "kestrel-annual-equality-report": (0.487, 0.769, 0.997),
-    "kestrel-consultation-outcome": (0.673, 0.933, 1.000),
+    "fernvale-equality-duty-guidance": (0.820, 0.957, 1.000),
+    "fernvale-further-education-framework": (0.914, 0.947, 1.000),
+    "fernvale-inspection-faq": (0.800, 0.939, 1.000),
+    "kestrel-annual-equality-report": (0.856, 0.895, 1.000),
+    "kestrel-consultation-outcome": (0.991, 0.933, 1.000),
     "kestrel-inspector-code-of-conduct": (0.894, 1.000, 1.000),
-    "kestrel-youth-justice-handbook": (0.594, 0.947, 0.998),
-    "northmoor-equality-statement": (0.722, 0.842, 1.000),
-    "northmoor-fostering-framework": (0.694, 0.848, 1.000),
+    "kestrel-youth-justice-handbook": (0.834, 0.953, 0.990),
+    "northmoor-equality-statement": (0.792, 0.889, 1.000),
+    "northmoor-fostering-framework": (0.851, 0.938, 1.000),
     "northmoor-fostering-handbook": (0.696, 0.950, 1.000),
     "northmoor-news-revised-framework": (0.783, 0.889, 1.000),
 }
@@ -260,3 +262,43 @@ def test_windows_encodings(tmp_path: Path) -> None:
     doc = load_txt(path, path.read_bytes())
     assert doc.metadata["encoding"] == "cp1252"
     assert units(doc.blocks) == [("heading", "Caf\u00e9 report"), ("paragraph", "It\u2019s fine.")]
+
+
+def test_table_header_run_into_first_row_and_rows_run_together(tmp_path: Path) -> None:
+    text = (
+        "Staff report\n\nThe table gives the figures.\n\n"
+        "Staff group Headcount Women Seniors 14 8\n"
+        "Inspectors 168 97 Support and corporate staff 230 136\n"
+        "Total 412 241\n\nMost staff are women.\n"
+    )
+    (table,) = [b for b in load_text(tmp_path, text) if b.kind == "table"]
+    assert [list(r) for r in table.rows] == [
+        ["Staff group", "Headcount", "Women"],
+        ["Seniors", "14", "8"],
+        ["Inspectors", "168", "97"],
+        ["Support and corporate staff", "230", "136"],
+        ["Total", "412", "241"],
+    ]
+
+
+def test_table_rows_numbered_like_a_list(tmp_path: Path) -> None:
+    text = (
+        "Consultation outcome\n\nThe results are below.\n\n"
+        "Proposal Agreed Disagreed Decision\n1. Shorter notice 41% 52% Do not go ahead\n"
+        "2. New domain 77% 12% Go ahead\n3. Two weeks 58% 30% Go ahead\n\nThat is all.\n"
+    )
+    (table,) = [b for b in load_text(tmp_path, text) if b.kind == "table"]
+    assert list(table.rows[1]) == ["1. Shorter notice", "41%", "52%", "Do not go ahead"]
+    assert len(table.rows) == 4
+
+
+def test_line_starting_with_a_number_continues_the_sentence(tmp_path: Path) -> None:
+    text = (
+        "Adjustments\n\nThe median time from a request to the adjustment\n"
+        "being in place was nineteen working days, down from\n34 working days a year before.\n"
+    )
+    assert (
+        "paragraph",
+        "The median time from a request to the adjustment being in place "
+        "was nineteen working days, down from 34 working days a year before.",
+    ) in units(load_text(tmp_path, text))
