@@ -38,15 +38,15 @@ def _non_empty(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str, BeforeValidator(_non_empty), BeforeValidator(_as_text)]
-# A fact or expected item: one text, or a non-empty list of alternative texts.
-Alternatives = Text | Annotated[list[Text], BeforeValidator(lambda v: _require_items(v))]
-
-
 def _require_items(value: Any) -> Any:
     if isinstance(value, list) and not value:
         raise ValueError("a list of alternatives must hold non-empty text")
     return value
+
+
+Text = Annotated[str, BeforeValidator(_non_empty), BeforeValidator(_as_text)]
+# A fact or expected item: one text, or a non-empty list of alternative texts.
+Alternatives = Text | Annotated[list[Text], BeforeValidator(_require_items)]
 
 
 class Turn(BaseModel):
@@ -82,11 +82,11 @@ class Question(BaseModel):
     def _defaults(cls, data: Any) -> Any:
         if isinstance(data, dict):
             data = dict(data)
-            if not (isinstance(data.get("category"), str) and data["category"].strip()):
-                if data.get("category") is None or isinstance(data.get("category"), str):
-                    data["category"] = "general"
-            if isinstance(data.get("category"), str):
-                data["category"] = data["category"].strip()
+            category = data.get("category")
+            if category is None or (isinstance(category, str) and not category.strip()):
+                data["category"] = "general"  # a missing or blank label groups as "general"
+            elif isinstance(category, str):
+                data["category"] = category.strip()
             if data.get("history") is not None:
                 data["history"] = _turns(data["history"])
         return data
