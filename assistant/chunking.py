@@ -7,8 +7,9 @@ cleaned[start:end]``), which is what lets a citation point at it. Rules:
 - headings are never chunk text: they end a section and give the following chunks their
   `section` label (the full heading, however many printed lines it had), so a heading never
   stands alone as a chunk;
-- blocks are packed up to `max_chars`; a section's last small chunk is not cut off on its own
-  when it fits into the one before (`min_chars`);
+- blocks are packed while the chunk stays within `max_chars`, and a new block starts a new
+  chunk once the chunk has `min_chars` and would pass the midpoint of the two (see `_group`);
+  a section's small last chunk joins the one before it when both fit in `max_chars`;
 - a lead-in paragraph ending in ":" stays with the list or table that follows it;
 - a paragraph longer than `max_chars` is split between sentences, a list between items, a table
   between rows; the pieces of a list or table after the first carry the lead-in (or the table's
