@@ -23,6 +23,8 @@ from assistant.blocks import Block
 from evals.render import Source, block_texts, docx_footer
 
 _PAGE = re.compile(r"\bpage \d+ of \d+\b", re.IGNORECASE)
+# The round-trip targets of issue 12, per document and format.
+TARGETS = {"text_recall": 0.99, "heading_f1": 0.95, "order_tau": 0.98}
 
 
 def norm(text: str) -> str:
@@ -43,6 +45,21 @@ class Fidelity:
     missed: list[str] = field(default_factory=list)
     missed_headings: list[str] = field(default_factory=list)
     extra_headings: list[str] = field(default_factory=list)
+
+    def shortfalls(self) -> list[str]:
+        """What misses the issue-12 targets (`TARGETS`, zero furniture), with the evidence."""
+        out = [
+            f"{name} {getattr(self, name):.3f} < {bound}"
+            for name, bound in TARGETS.items()
+            if getattr(self, name) < bound
+        ]
+        if self.text_recall < TARGETS["text_recall"]:
+            out.append(f"missed: {self.missed[:5]}")
+        if self.heading_f1 < TARGETS["heading_f1"]:
+            out.append(f"headings missed {self.missed_headings}, extra {self.extra_headings}")
+        if self.furniture:
+            out.append(f"furniture: {self.furniture[:5]}")
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         return {
