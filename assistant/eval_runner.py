@@ -294,9 +294,11 @@ def _run_rows(
     return rows
 
 
-def _config(settings: Any, runner: _Runner, loaded: list[Any], **extra: Any) -> dict[str, Any]:
+def _config(
+    settings: Any, runner: _Runner, loaded: list[Any], retriever: str, **extra: Any
+) -> dict[str, Any]:
     return {
-        "retriever": extra.pop("retriever"),
+        "retriever": retriever,
         "generator": runner.generator_name,
         **extra,
         "sets": [{"name": s.name, "path": str(s.path), "n": len(s.questions)} for s in loaded],
@@ -305,6 +307,17 @@ def _config(settings: Any, runner: _Runner, loaded: list[Any], **extra: Any) -> 
         "index": runner.description,
         "faithfulness_min_terms": FAITHFUL_MIN_TERMS,
         "settings": settings_snapshot(settings),
+    }
+
+
+def _report(config: dict[str, Any], rows: list[Row], warnings: list[str]) -> dict[str, Any]:
+    """The report dict every run returns (a by-format run adds ``by_format``)."""
+    return {
+        "config": config,
+        "summary": summarise(rows),
+        "by_category": by_category(rows),
+        "questions": rows,
+        "warnings": warnings,
     }
 
 
@@ -332,21 +345,9 @@ def run_eval(
         runner.warm_up()
     rows = _run_rows(runner, questions, retrieval_only, progress)
     config = _config(
-        settings,
-        runner,
-        loaded,
-        retriever=retriever,
-        k=k,
-        retrieval_only=retrieval_only,
-        split=split,
+        settings, runner, loaded, retriever, k=k, retrieval_only=retrieval_only, split=split
     )
-    return {
-        "config": config,
-        "summary": summarise(rows),
-        "by_category": by_category(rows),
-        "questions": rows,
-        "warnings": warnings,
-    }
+    return _report(config, rows, warnings)
 
 
 def format_corpora(root: Path) -> list[str]:
@@ -393,7 +394,7 @@ def run_by_format(
         if on_format:
             on_format(fmt, "indexing")
         build = build_index(fmt_settings)
-        warnings += [f"{fmt}: {e}" for e in getattr(build, "errors", [])]
+        warnings += [f"{fmt}: {e}" for e in build.errors]
         if on_format:
             on_format(fmt, "asking")
         runner = _Runner(fmt_settings, retriever, generator, k)
@@ -402,21 +403,6 @@ def run_by_format(
         fmt_rows = [dict(r, format=fmt) for r in _run_rows(runner, questions, False, progress)]
         per_format[fmt] = {"index": runner.description, "corpus": str(root / fmt)}
         rows += fmt_rows
-    config = _config(
-        settings,
-        runner,
-        loaded,
-        retriever=retriever,
-        k=k,
-        retrieval_only=False,
-        split=split,
-    )
+    config = _config(settings, runner, loaded, retriever, k=k, retrieval_only=False, split=split)
     config["by_format"] = {"root": str(root), "formats": per_format}
-    return {
-        "config": config,
-        "summary": summarise(rows),
-        "by_category": by_category(rows),
-        "by_format": group_by(rows, "format"),
-        "questions": rows,
-        "warnings": warnings,
-    }
+    return _report(config, rows, warnings) | {"by_format": group_by(rows, "format")}

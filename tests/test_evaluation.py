@@ -436,6 +436,32 @@ def test_run_eval_end_to_end_with_hash_embedder(hash_index: Any, tmp_path: Path)
     assert retrieval["summary"]["hit@5"] is not None
 
 
+def test_run_by_format_runs_every_rendering_on_its_own_index(
+    hash_settings: Any, tmp_path: Path
+) -> None:
+    """Two renderings of the seeds, one index each; the same questions on both, rows tagged."""
+    import shutil
+
+    from assistant.eval_runner import run_by_format
+
+    root = tmp_path / "rendered"
+    for fmt in ("a", "b"):
+        shutil.copytree(hash_settings.corpus, root / fmt)
+    seen: list[tuple[str, str]] = []
+    small = write_set(tmp_path / "sets")
+    report = run_by_format(
+        hash_settings, [small], root, on_format=lambda f, stage: seen.append((f, stage))
+    )
+    assert seen == [("a", "indexing"), ("a", "asking"), ("b", "indexing"), ("b", "asking")]
+    assert (root / ".indexes" / "a").is_dir() and (root / ".indexes" / "b").is_dir()
+    assert sorted(report["by_format"]) == ["a", "b"]
+    assert report["summary"]["n_questions"] == 10
+    assert {r["format"] for r in report["questions"]} == {"a", "b"}
+    assert set(report["config"]["by_format"]["formats"]) == {"a", "b"}
+    same = {(r["id"], r["answer"]) for r in report["questions"] if r["format"] == "a"}
+    assert same == {(r["id"], r["answer"]) for r in report["questions"] if r["format"] == "b"}
+
+
 @pytest.mark.slow
 def test_real_run_reports_and_naive_baseline(minilm_index: Any, tmp_path: Path) -> None:
     small = write_set(tmp_path / "sets")
