@@ -30,6 +30,15 @@ SEED_DIR = REPO_ROOT / "corpus"
 NO_CONFIG = Path(os.devnull)  # an empty TOML file: shields tests from a local assistant.toml
 EDI_ID = "cafcass-inspection-framework-edi-statement-2020"
 NEWS_ID = "news-ofsted-announces-full-inspection-of-cafcass"
+# The three PSED aims exactly as the seed EDI statement words them (its list, once re-joined).
+SEED_PSED_AIMS = [
+    "eliminate discrimination, harassment, victimisation and any other conduct that is "
+    "prohibited by or under the Equality Act 2010",
+    "advance equality of opportunity between persons who share a relevant protected "
+    "characteristic and persons who do not share it",
+    "foster good relations between persons who share a relevant protected characteristic "
+    "and persons who do not share it",
+]
 
 
 def copy_seeds(target: Path) -> Path:

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import EDI_ID, make_settings
+from conftest import EDI_ID, SEED_PSED_AIMS, make_settings
 
 from assistant.index import PIPELINE_VERSION, build_index, read_current, read_manifest
 from assistant.ingest import process_file
@@ -83,15 +83,7 @@ def test_every_chunk_is_a_slice_of_whole_units(suite_chunks: dict) -> None:
 def test_seed_psed_aims_are_three_whole_items(hash_settings) -> None:  # noqa: ANN001
     chunks, _entry = process_file(hash_settings.corpus / f"{EDI_ID}.txt", hash_settings)
     items = [line[2:] for c in chunks for line in c.text.split("\n") if line.startswith("- ")]
-    aims = [
-        "eliminate discrimination, harassment, victimisation and any other conduct that is "
-        "prohibited by or under the Equality Act 2010",
-        "advance equality of opportunity between persons who share a relevant protected "
-        "characteristic and persons who do not share it",
-        "foster good relations between persons who share a relevant protected characteristic "
-        "and persons who do not share it",
-    ]
-    for aim in aims:
+    for aim in SEED_PSED_AIMS:
         assert aim in items
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import SEED_PSED_AIMS
 
 from assistant.blocks import Block
 from assistant.loader_txt import load_txt
@@ -41,14 +42,7 @@ MEASURED = {
 }
 SLACK = 0.005  # the figures above are rounded to three places
 
-PSED_AIMS = [
-    "eliminate discrimination, harassment, victimisation and any other conduct that is "
-    "prohibited by or under the Equality Act 2010",
-    "advance equality of opportunity between persons who share a relevant protected "
-    "characteristic and persons who do not share it",
-    "foster good relations between persons who share a relevant protected characteristic "
-    "and persons who do not share it",
-]
+PSED_AIMS = SEED_PSED_AIMS
 
 
 @pytest.fixture(scope="module")
