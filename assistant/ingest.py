@@ -60,8 +60,6 @@ def process_file(
     doc = load_blocks(path, max_bytes=settings.max_file_mb * 1024 * 1024, progress=progress)
     blocks, removed = clean_blocks(doc.blocks)
     removed = doc.removed + removed
-    if not doc.pages:  # a text file's "page 1" is no page a citation can point at
-        blocks = [replace(b, page=None) for b in blocks]
     text, placed = layout(blocks)
     title = str(doc.metadata.get("title") or doc.doc_id)
     doc_type = str(doc.metadata.get("type") or "other")

@@ -18,7 +18,7 @@ import re
 import statistics
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assistant.blocks import Block, BlockDocument, Item, MarkerKind, split_marker, squash
@@ -112,6 +112,8 @@ def load_txt(path: Path, data: bytes) -> BlockDocument:
     if blocks[0].kind == "heading" and blocks[0].level == 1:
         metadata["title"] = blocks[0].text
     pages = max((b.page or 1 for b in blocks), default=1)
+    if pages == 1:  # no page markers: "page 1" of a text file is no page a citation can show
+        blocks = [replace(b, page=None) for b in blocks]
     warnings = [f"removed {removed} page header/footer lines"] if removed else []
     return BlockDocument(
         doc_id=path.stem,

@@ -60,7 +60,7 @@ def load_file(path: Path, *, max_bytes: int = 50 * 1024 * 1024) -> LoadedDocumen
     doc = load_blocks(path, max_bytes=max_bytes)
     text, placed = layout(doc.blocks)
     pages: list[tuple[int, int]] = []
-    for block in placed if doc.pages else []:  # paginated formats only
+    for block in placed:  # only paginated formats give blocks a page
         if block.page is not None and (not pages or pages[-1][1] != block.page):
             pages.append((block.start, block.page))
     return LoadedDocument(
