@@ -35,7 +35,6 @@ from assistant.blocks import (
 )
 from assistant.loaders import LoadError
 
-BINARY_CONTROL_SHARE = 0.1  # as loaders._decode_text: real text has next to no control chars
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 # Never content: scripts and styles, embedded media, form controls, and the HTML5 landmarks
 # that hold site furniture. <header> and <footer> are decided in `_prune` (kept where they
@@ -182,9 +181,7 @@ def _decode(path: Path, data: bytes) -> str:
     """BOM, then the declared charset, then UTF-8, then Windows-1252: the order browsers
     use, with no statistical guessing (which reads "naïve café" in Latin-1 as Czech)."""
     text = _decode_bytes(data)
-    controls = sum(1 for _ in loaders._CONTROL.finditer(text))
-    if "\x00" in text or controls > BINARY_CONTROL_SHARE * len(text):
-        raise LoadError(path, "not a text file (binary content)")
+    loaders.reject_binary(path, text)
     return text
 
 

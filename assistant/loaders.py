@@ -214,6 +214,16 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
     return data
 
 
+BINARY_CONTROL_SHARE = 0.1  # real text has next to no control characters
+
+
+def reject_binary(path: Path, text: str) -> None:
+    """A `LoadError` for decoded bytes that are not text (NULs, many control characters)."""
+    controls = sum(1 for _ in _CONTROL.finditer(text))
+    if "\x00" in text or controls > BINARY_CONTROL_SHARE * len(text):
+        raise LoadError(path, "not a text file (binary content)")
+
+
 def _decode_text(path: Path, data: bytes) -> tuple[str, str]:
     """UTF-8 first; Windows exports are usually cp1252 or BOM-marked UTF-16."""
     try:
@@ -226,9 +236,7 @@ def _decode_text(path: Path, data: bytes) -> tuple[str, str]:
                 text, enc = data.decode("cp1252"), "cp1252"
         except UnicodeDecodeError:
             raise LoadError(path, "not a text file (binary content)") from None
-    controls = sum(1 for _ in _CONTROL.finditer(text))
-    if "\x00" in text or controls > 0.1 * len(text):
-        raise LoadError(path, "not a text file (binary content)")
+    reject_binary(path, text)
     if not text.strip():
         raise LoadError(path, "no text (file contains only whitespace)")
     return text, enc
