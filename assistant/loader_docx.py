@@ -6,7 +6,7 @@ of the printed text gives whole list items with their nesting level and marker, 
 level the author chose (Title = 1, Heading 1 = 2 ..., the levels of the suite's Markdown), and
 tables as rows of cells, all in body order. Only the body is read: running headers and footers
 live in separate section parts and never reach a block. The zip-bomb guard and the error
-messages are those of `loaders._load_docx`, so a bad upload reads the same as before.
+messages are those the line-based loader gave, so a bad upload reads the same as before.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def load_docx(path: Path, data: bytes) -> BlockDocument:
 
 
 def _guard_zip(path: Path, data: bytes) -> None:
-    """The checks of `loaders._load_docx`, thresholds read at call time so tests can tune them."""
+    """Zip-bomb guard (`loaders.DOCX_MAX_*`), read at call time so tests can tune them."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
