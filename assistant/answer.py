@@ -19,11 +19,22 @@ from typing import Any
 from assistant.chat import Turn, looks_like_followup, parse_history, rewrite_without_llm
 from assistant.documents import Chunk, Hit
 from assistant.explain import Explanation
-from assistant.extractive import Decisions, compose, score_units, select_units
+from assistant.extractive import (
+    AnswerModel,
+    Decisions,
+    Unit,
+    compose,
+    load_answer_model,
+    rerank,
+    score_units,
+    select_units,
+)
 from assistant.prompts import format_sources, load_prompt, render
+from assistant.question import Analysis, analyse
+from assistant.refusal import RefusalModel, refusal_features
 from assistant.retrieve import Retriever, SearchResult
 from assistant.settings import GENERATORS, Settings
-from assistant.text import concept_coverage, content_terms, question_concepts
+from assistant.text import concept_coverage, content_terms
 from assistant.verify import CheckedSentence, Verifier
 
 REFUSAL = "The indexed documents do not cover this question."
@@ -112,8 +123,14 @@ class Assistant:
         self.settings = settings
         self.retriever = retriever or Retriever(settings)
         self._trace_lock = threading.Lock()
+        self.model: AnswerModel = load_answer_model(settings.answer_model_file)
+        self.refusal = RefusalModel.from_dict(self.model.refusal)
 
     # -------------------------------------------------------------- public API
+    def analyse(self, query: str, focus: str = "") -> Analysis:
+        """The question's expected answer type and IDF-weighted concepts over the live index."""
+        return analyse(query, self.retriever.term_stats, self.retriever.glossary, focus)
+
     def ask(self, question: str, **kwargs: Any) -> Answer:
         """The verified answer object (see `stream` for the arguments)."""
         final: Answer | None = None
@@ -157,24 +174,29 @@ class Assistant:
         if explain is not None:
             explain.record_retrieval(result, k or settings.k)
         hits = result.hits
-        sources = {n: hit.chunk for n, hit in enumerate(hits, 1)}
-        weak = self.weak_evidence(query, result, explain)
+        analysis = self.analyse(query, text if query != text else "")
+        t0 = time.perf_counter()
+        units = self._units(analysis, hits)
+        timings["units"] = _ms(t0)
+        weak = self.weak_evidence(analysis, result, units, explain)
         t0 = time.perf_counter()
         draft = ""
-        if not weak:
-            if name == "extractive":
-                focus = text if query != text else ""
-                draft = self._extractive(query, hits, focus=focus, explain=explain)
-                for sentence in re.split(r"(?<=\])\s+", draft):
-                    yield sentence + " "
-            else:
-                # small local models handle a few passages far better than many
-                sources = dict(list(sources.items())[: self.settings.llm_sources])
-                chunks: list[str] = []
-                for delta in self._llm_stream(name, text, query, sources):
-                    chunks.append(delta)
-                    yield delta
-                draft = "".join(chunks)
+        if not weak and name == "extractive":
+            hits, draft, shortened = self._extractive(analysis, hits, units, explain=explain)
+            if explain is not None:
+                explain.record_rerank(hits)
+            notice = " ".join(part for part in (notice, shortened) if part)
+            for sentence in re.split(r"(?<=\])\s+", draft):
+                yield sentence + " "
+        sources = {n: hit.chunk for n, hit in enumerate(hits, 1)}
+        if not weak and name != "extractive":
+            # small local models handle a few passages far better than many
+            sources = dict(list(sources.items())[: self.settings.llm_sources])
+            chunks: list[str] = []
+            for delta in self._llm_stream(name, text, query, sources):
+                chunks.append(delta)
+                yield delta
+            draft = "".join(chunks)
         timings["generate"] = _ms(t0)
         t0 = time.perf_counter()
         # no draft, nothing to verify: don't load the embedder for it (bm25 mode never did)
@@ -193,74 +215,79 @@ class Assistant:
         yield answer
 
     def weak_evidence(
-        self, query: str, result: SearchResult, explain: Explanation | None = None
+        self,
+        analysis: Analysis,
+        result: SearchResult,
+        units: list[Unit],
+        explain: Explanation | None = None,
     ) -> str:
-        """Why retrieval evidence is too weak to answer from, or "" when it is strong enough.
+        """Why the passages do not answer the question, or "" when they may.
 
-        Signals: `coverage`, the share of the question's specific words (domain-generic words
-        and question phrasing excluded) found in the top three passages, and the best dense
-        similarity. Chrome was stripped at ingestion, so words that appear only in website
-        navigation ("passports", "coronavirus rules") count as missing. The rules are tried
-        in order and the first that holds decides; `explain` gets the signals and every rule.
+        Two rules, tried in order: an off-topic guard (under `refuse_min_coverage` of the
+        question's key words in the top three passages), then the fitted refusal model
+        (`assistant.refusal`), which turns question-level signals - the IDF-weighted share of
+        the question the passages state, words no passage contains, dense similarity, whether
+        the expected kind of answer is there, the best unit's score - into a probability that
+        the passages answer; below the dev-fitted operating point the assistant declines.
+        `explain` gets the signals, the probability and both rules.
         """
         if not result.hits:
             if explain is not None:
                 no_hits = [("no_passages", "no passage matched", True, "no passage matched")]
                 explain.record_evidence([], set(), {"passages": 0}, no_hits)
             return "no passage matched"
-        concepts = question_concepts(query, self.retriever.glossary)
+        dense = result.max_dense if result.retriever != "bm25" else 1.0
+        signals = refusal_features(analysis, result.hits, dense, units)
+        p = self.refusal.probability(signals)
         top_terms: set[str] = set()
         for hit in result.hits[:3]:
             top_terms |= set(content_terms(hit.chunk.text))
-        coverage = concept_coverage(concepts, top_terms) if concepts else 1.0
-        dense = result.max_dense if result.retriever != "bm25" else 1.0
-        rules = self._refusal_rules(concepts, coverage, dense, result.max_dense)
-        if explain is not None:
-            signals = {
-                "coverage": round(coverage, 4),
-                "key_word_count": len(concepts),
-                "best_dense": round(result.max_dense, 4),
-                "dense_used": result.retriever != "bm25",
-                "passages_checked": [h.chunk.chunk_id for h in result.hits[:3]],
-            }
-            explain.record_evidence(concepts, top_terms, signals, rules)
-        return next((message for _name, _test, fired, message in rules if fired), "")
-
-    def _refusal_rules(
-        self, concepts: list, coverage: float, dense: float, max_dense: float
-    ) -> list[tuple[str, str, bool, str]]:
-        """The refusal rules in the order they apply: (name, test, holds, message)."""
-        s = self.settings
-        detail = f"question words found {coverage:.0%}, best similarity {max_dense:.2f}"
-        few = len(concepts) <= 2
-        return [
+        lacking = [
+            " / ".join(sorted(" ".join(sorted(alt)) for alt in c))
+            for c, _w in sorted(analysis.missing(top_terms), key=lambda cw: -cw[1])
+        ] + [" / ".join(sorted(" ".join(sorted(alt)) for alt in c)) for c, _w in analysis.absent]
+        concepts = [c for c, _w in analysis.concepts] + [c for c, _w in analysis.absent]
+        plain = concept_coverage(concepts, top_terms) if concepts else 1.0
+        guard = self.settings.refuse_min_coverage
+        detail = f"evidence {p:.2f} < {self.refusal.threshold:.2f}"
+        if lacking:
+            detail += f"; not in the passages: {', '.join(lacking[:4])}"
+        if signals["typed_absent"]:
+            detail += f"; no {analysis.answer_type} stated"
+        rules = [
             (
                 "min_coverage",
-                f"coverage {coverage:.0%} < {s.refuse_min_coverage:.0%}",
-                coverage < s.refuse_min_coverage,
-                f"the question's key words are not in the passages ({detail})",
+                f"key words found {plain:.0%} < {guard:.0%}",
+                plain < guard,
+                f"the question's key words are not in the passages (found {plain:.0%}; "
+                f"not found: {', '.join(lacking[:4])})",
             ),
             (
                 "few_terms",
-                f"≤2 key words ({len(concepts)}), coverage {coverage:.0%} < 100% and "
-                f"similarity {dense:.2f} < {s.refuse_few_terms_dense}",
-                few and coverage < 1.0 and dense < s.refuse_few_terms_dense,
-                f"the question's few key words are not all in the passages ({detail})",
+                f"≤2 key words ({len(concepts)}), found {plain:.0%} < 100% and similarity "
+                f"{dense:.2f} < {self.settings.refuse_few_terms_dense}",
+                len(concepts) <= 2 and plain < 1.0 and dense < self.settings.refuse_few_terms_dense,
+                f"the question's few key words are not all in the passages (found {plain:.0%}, "
+                f"best similarity {dense:.2f})",
             ),
             (
-                "partial_coverage",
-                f"coverage {coverage:.0%} < {s.refuse_partial_coverage:.0%} and "
-                f"similarity {dense:.2f} < {s.refuse_min_dense}",
-                coverage < s.refuse_partial_coverage and dense < s.refuse_min_dense,
-                f"weak evidence ({detail})",
-            ),
-            (
-                "no_key_words",
-                f"no key words and similarity {dense:.2f} < {s.refuse_min_dense}",
-                not concepts and dense < s.refuse_min_dense,
-                f"weak evidence ({detail})",
+                "model",
+                f"p(answerable) {p:.3f} < {self.refusal.threshold:.3f}",
+                p < self.refusal.threshold,
+                f"the passages do not state what the question asks ({detail})",
             ),
         ]
+        if explain is not None:
+            shown = {k: round(v, 4) for k, v in signals.items()}
+            shown |= {
+                "p_answerable": round(p, 4),
+                "answer_type": analysis.answer_type,
+                "dense_used": result.retriever != "bm25",
+                "passages_checked": [h.chunk.chunk_id for h in result.hits[:3]],
+            }
+            shown["key_word_coverage"] = round(plain, 4)
+            explain.record_evidence(concepts, top_terms, shown, rules)
+        return next((message for _name, _test, fired, message in rules if fired), "")
 
     # -------------------------------------------------------------- steps
     def _rewrite(
@@ -299,24 +326,36 @@ class Assistant:
             return ""
         return out
 
+    def _units(self, analysis: Analysis, hits: list[Hit]) -> list[Unit]:
+        """The hits' candidate units scored by the fitted model (refusal reads them too)."""
+        retriever = self.retriever
+        if not hits:
+            return []
+        return score_units(analysis, hits, retriever.index, retriever.embedder, self.model)
+
     def _extractive(
-        self, query: str, hits: list[Hit], focus: str = "", explain: Explanation | None = None
-    ) -> str:
-        units = score_units(
-            query,
-            hits,
-            self.retriever.index,
-            self.retriever.embedder,
-            focus,
-            self.retriever.glossary,
-        )
+        self,
+        analysis: Analysis,
+        hits: list[Hit],
+        units: list[Unit],
+        explain: Explanation | None = None,
+    ) -> tuple[list[Hit], str, str]:
+        """The passages reordered by their best unit, the extractive draft over them, and a
+        note naming any list shown only in part."""
+        hits, units = rerank(hits, units, self.model.rerank)
         decisions = Decisions() if explain is not None else None
+        shortened: list[tuple[int, int, int]] = []
         chosen = select_units(
-            query, units, self.settings.max_answer_sentences, self.retriever.glossary, decisions
+            analysis, units, self.model, self.settings.max_answer_sentences, decisions, shortened
         )
         if explain is not None and decisions is not None:
             explain.record_units(units, chosen, decisions)
-        return compose(chosen)
+        notes = [
+            f"A list in the answer has {total} items; the first {shown} are shown (the cited "
+            "passage has the rest)."
+            for _n, shown, total in shortened
+        ]
+        return hits, compose(chosen), " ".join(notes)
 
     def _llm_stream(
         self, name: str, question: str, query: str, sources: dict[int, Chunk]

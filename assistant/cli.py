@@ -231,9 +231,10 @@ def _print_refusal(refusal: dict[str, Any]) -> None:
     out.print(f"  key words (stemmed): {escape('; '.join(words)) or 'none'}")
     if "coverage" in signals:
         out.print(
-            f"  coverage {signals['coverage']:.0%} of {signals['key_word_count']} key words in "
-            f"the top {len(signals['passages_checked'])} passages; best dense similarity "
-            f"{signals['best_dense']:.3f}"
+            f"  expected answer: {escape(str(signals.get('answer_type')))}; key words found "
+            f"{signals['key_word_coverage']:.0%}, IDF-weighted coverage {signals['coverage']:.0%} "
+            f"in the top {len(signals['passages_checked'])} passages; best dense similarity "
+            f"{signals['dense']:.3f}; p(answerable) {signals['p_answerable']:.3f}"
         )
     for rule in refusal.get("rules") or []:
         mark = "[red]fired[/]" if rule["fired"] else ("holds, not first" if rule["holds"] else "no")

@@ -307,7 +307,20 @@ def _config(
         "index": runner.description,
         "faithfulness_min_terms": FAITHFUL_MIN_TERMS,
         "settings": settings_snapshot(settings),
+        # the fitted unit weights, selection and refusal operating points that produced it
+        "answer_model": _answer_model(runner),
     }
+
+
+def _answer_model(runner: _Runner) -> dict[str, Any] | None:
+    assistant = getattr(runner, "assistant", None)
+    if assistant is None:
+        return None
+    data = assistant.model.as_dict()
+    data["provenance"] = {
+        k: v for k, v in data["provenance"].items() if k in ("command", "fitted", "data")
+    }
+    return data
 
 
 def _report(config: dict[str, Any], rows: list[Row], warnings: list[str]) -> dict[str, Any]:

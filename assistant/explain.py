@@ -71,7 +71,14 @@ class Explanation:
             retriever=result.retriever,
             k=k,
         )
-        self.passages = [passage_row(hit) for hit in result.hits]
+        self.passages = [passage_row(hit) | {"answer_rank": hit.rank} for hit in result.hits]
+
+    def record_rerank(self, hits: list[Hit]) -> None:
+        """The passages' order after reranking by their best unit: `answer_rank` is the number
+        the answer cites a passage by (the retrieval `rank` is kept beside it)."""
+        new = {hit.chunk.chunk_id: hit.rank for hit in hits}
+        for row in self.passages:
+            row["answer_rank"] = new.get(row["chunk_id"], row["answer_rank"])
 
     def record_evidence(
         self,
@@ -156,18 +163,22 @@ def passage_row(hit: Hit) -> dict[str, Any]:
 
 
 def unit_row(u: Unit, decisions: Decisions, selected: bool) -> dict[str, Any]:
-    """One candidate sentence or list item with its score components and the selector's reason."""
-    kind = "item" if u.is_item else ("intro" if u.is_intro else "sentence")
+    """One candidate unit with its features, fitted score and the selector's reason.
+
+    `score` is the fitted model's weighted sum of `features` (`assistant.extractive.
+    AnswerModel.score`); `form_notes` names the flags that count against standing alone.
+    """
     return {
         "n": decisions.numbers.get((u.source, u.start), 0),
         "passage": u.source,
-        "kind": kind,
+        "kind": u.kind,
         "text": " ".join(u.text.split()),
         "similarity": _r(u.cosine),
         "overlap": _r(u.overlap),
         "rank_prior": _r(u.rank_prior),
         "form": _r(u.form),
         "form_notes": list(u.form_notes),
+        "features": {k: _r(v) for k, v in u.features.items()},
         "score": _r(u.score),
         "selected": selected,
         "reason": decisions.reasons.get((u.source, u.start), "not considered"),

@@ -1,60 +1,97 @@
-"""The default generator: an answer made only of sentences quoted from the retrieved passages.
+"""The default generator: an answer made only of units quoted from the retrieved passages.
 
-No model writes text, so nothing can be invented; the work is choosing which sentences answer
-the question. Each candidate sentence (or list item) is scored against the question by
-embedding similarity (the vectors stored at index time are reused) and content-word overlap;
-the best few are kept, lists are kept whole, and sentences stay in document order per source.
+No model writes text, so nothing can be invented; the work is choosing which units answer the
+question. Every candidate unit (`assistant.units`: sentences, list items, lead-ins, table
+rows) gets a probability of stating what was asked: a logistic model over its features with
+weights fitted on the suite's dev split (`AnswerModel`, ``assistant/answer_model.json``).
+
+Composition (`select_units`): the best unit leads - the direct answer comes first; a list is
+shown with its lead-in and its items; then the units that complete it, from the same
+document unless the question compares; never a heading, title or date line on its own, never a
+lead-in without its items, no near-duplicates.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+import json
+import math
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from assistant.documents import Hit
 from assistant.index import Index, sentence_vectors
-from assistant.text import (
-    concept_coverage,
-    content_terms,
-    normalise,
-    question_concepts,
-    sentence_spans,
-)
+from assistant.question import Analysis
+from assistant.text import content_terms, normalise
+from assistant.units import FEATURES, Unit, chunk_units, featurise
 
-_LISTY = re.compile(
-    r"\b(which (are|ones|of)|what are|list|aims|characteristics|principles|criteria|"
-    r"expectations|ways|steps|areas|types|kinds|qualities)\b",
-    re.IGNORECASE,
-)
+__all__ = [
+    "AnswerModel",
+    "Decisions",
+    "Unit",
+    "compose",
+    "load_answer_model",
+    "rerank",
+    "score_units",
+    "select_units",
+]
 
-
-_SECTION_NUMBER = re.compile(r"(?:^|\s)\d{1,2}(?:\.\d{1,2})*\.?\s+[A-Z]")
-# Answers stop growing at about this many characters (lists included).
-CHAR_BUDGET = 700
-# Passages one answer may quote from.
-MAX_SOURCES = 2
-# A unit joins the answer when it scores at least this share of the best unit's score.
-RELATIVE_CUTOFF = 0.6
+MODEL_PATH = Path(__file__).with_name("answer_model.json")
 
 
-@dataclass
-class Unit:
-    """A sentence or list item of a retrieved chunk, with where it sits."""
+@dataclass(frozen=True)
+class AnswerModel:
+    """Fitted unit weights and the selection and refusal operating points.
 
-    source: int  # citation number (1-based rank of the chunk)
-    start: int
-    end: int
-    text: str
-    is_item: bool
-    is_intro: bool
-    score: float = 0.0
-    cosine: float = 0.0
-    overlap: float = 0.0
-    rank_prior: float = 0.0
-    form: float = 1.0
-    form_notes: list[str] = field(default_factory=list)  # why `form` is below 1
+    Every number comes from ``python -m evals.fit`` on the suite's dev split; `provenance`
+    records the command, the data and the dev figures it reached, and every eval report
+    carries this object, so a report says which weights produced it.
+    """
+
+    weights: dict[str, float]
+    keep_margin: float  # a further unit joins when it scores at most this far below the lead
+    max_items: int  # list items shown before "and N more"
+    char_budget: int  # answers stop growing at about this many characters
+    rerank: bool = True  # passages ordered by their best unit (chosen on dev, see provenance)
+    refusal: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def score(self, features: dict[str, float]) -> float:
+        """The unit's utility: a log-odds within its question's candidates (only differences
+        between units of one question mean anything - the model was fitted as a softmax)."""
+        return sum(self.weights.get(name, 0.0) * features[name] for name in FEATURES)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "weights": dict(self.weights),
+            "keep_margin": self.keep_margin,
+            "max_items": self.max_items,
+            "char_budget": self.char_budget,
+            "rerank": self.rerank,
+            "refusal": dict(self.refusal),
+            "provenance": dict(self.provenance),
+        }
+
+
+@lru_cache(maxsize=4)
+def load_answer_model(path: Path = MODEL_PATH) -> AnswerModel:
+    """The fitted model from its data file (a clear error names a missing or broken file)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return AnswerModel(
+            weights={k: float(v) for k, v in data["weights"].items()},
+            keep_margin=float(data["keep_margin"]),
+            max_items=int(data["max_items"]),
+            char_budget=int(data["char_budget"]),
+            rerank=bool(data.get("rerank", True)),
+            refusal=dict(data.get("refusal", {})),
+            provenance=dict(data.get("provenance", {})),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"cannot read the answer model {path}: {exc}") from exc
 
 
 class Decisions:
@@ -70,14 +107,14 @@ class Decisions:
         self.settings: dict[str, object] = {}
 
     def start(self, ranked: list[Unit], **settings: object) -> None:
-        self.numbers = {(u.source, u.start): i for i, u in enumerate(ranked, 1)}
+        self.numbers = {u.key: i for i, u in enumerate(ranked, 1)}
         self.settings = dict(settings)
 
     def ref(self, unit: Unit) -> str:
-        return f"#{self.numbers.get((unit.source, unit.start), '?')}"
+        return f"#{self.numbers.get(unit.key, '?')}"
 
     def note(self, unit: Unit, reason: str) -> None:
-        self.reasons[(unit.source, unit.start)] = reason
+        self.reasons.setdefault(unit.key, reason)
 
     def note_all(self, units: list[Unit], reason: str) -> None:
         for unit in units:
@@ -95,16 +132,6 @@ class _NoDecisions(Decisions):
 
     def note(self, unit: Unit, reason: str) -> None:
         return None
-
-
-def _units(n: int, hit: Hit) -> list[Unit]:
-    text = hit.chunk.text
-    units = []
-    for s, e in sentence_spans(text):
-        line_start = text.rfind("\n", 0, s) + 1
-        is_item = text[line_start:s].strip() == "-"
-        units.append(Unit(n, s, e, text[s:e], is_item, text[s:e].rstrip().endswith(":")))
-    return units
 
 
 def _stored_vectors(index: Index, hits: list[Hit]) -> dict[tuple[int, int], np.ndarray]:
@@ -125,82 +152,60 @@ def _stored_vectors(index: Index, hits: list[Hit]) -> dict[tuple[int, int], np.n
     }
 
 
-def score_units(
-    question: str,
-    hits: list[Hit],
-    index: Index,
-    embedder: object,
-    focus: str = "",
-    glossary: tuple[tuple[str, ...], ...] = (),
-) -> list[Unit]:
-    """All candidate units of the hits, scored against the question.
+def candidate_units(analysis: Analysis, hits: list[Hit], index: Index, embedder: Any) -> list[Unit]:
+    """Every unit of the hits with its features filled in (not yet scored).
 
-    `focus` is the user's own words when `question` was rewritten from a follow-up: the
-    follow-up's new subject ("What about the workforce?") must weigh more than the terms
-    carried over from earlier turns.
+    Units too short to have a stored vector (under 20 characters) are encoded here, in one
+    batch; the question is embedded once.
     """
-    units = [u for n, hit in enumerate(hits, 1) for u in _units(n, hit)]
+    units = [u for n, hit in enumerate(hits, 1) for u in chunk_units(n, hit)]
     if not units:
         return []
-    stored = _stored_vectors(index, hits)
-    missing = [u for u in units if (u.source, u.start) not in stored]
+    vectors = _stored_vectors(index, hits)
+    missing = [u for u in units if u.key not in vectors]
     if missing:
-        vecs = embedder.encode([u.text for u in missing])  # type: ignore[attr-defined]
-        for u, v in zip(missing, vecs, strict=False):
-            stored[(u.source, u.start)] = v
-    qvec = np.asarray(embedder.embed_query(question), dtype=np.float32)  # type: ignore[attr-defined]
-    q_all = set(content_terms(question))
-    q_concepts = question_concepts(question, glossary) or [
-        frozenset([frozenset([t])]) for t in q_all
-    ]
-    f_concepts = question_concepts(focus, glossary) if focus else []
-    for u in units:
-        u.cosine = float(np.dot(stored[(u.source, u.start)], qvec))
-        terms = set(content_terms(u.text))
-        u.overlap = concept_coverage(q_concepts, terms)
-        if f_concepts:
-            u.overlap = 0.4 * u.overlap + 0.6 * concept_coverage(f_concepts, terms)
-        u.rank_prior = 1.0 / (1 + 0.5 * (u.source - 1))
-        u.form = _form(u, terms - q_all, hits[u.source - 1], u.form_notes)
-        u.score = (0.55 * u.cosine + 0.35 * u.overlap + 0.10 * u.rank_prior) * u.form
+        for u, v in zip(missing, embedder.encode([u.text for u in missing]), strict=False):
+            vectors[u.key] = np.asarray(v, dtype=np.float32)
+    qvec = np.asarray(embedder.embed_query(analysis.question), dtype=np.float32)
+    featurise(units, hits, analysis, vectors, qvec)
     return units
 
 
-def _form(u: Unit, new_terms: set[str], hit: Hit, notes: list[str]) -> float:
-    """Down-weight units that cannot answer on their own: headings, fragments, echoes.
+def score_units(
+    analysis: Analysis, hits: list[Hit], index: Index, embedder: Any, model: AnswerModel
+) -> list[Unit]:
+    """Candidate units scored by the fitted model (higher is better; see `AnswerModel.score`)."""
+    units = candidate_units(analysis, hits, index, embedder)
+    for u in units:
+        u.score = model.score(u.features)
+        u.form_notes = [name for name in _FORM_FLAGS if u.features.get(name)]
+        u.form = 1.0 - 0.1 * len(u.form_notes)
+    return units
 
-    Each down-weighting is named in `notes`, so an explanation can say why a unit scored low.
+
+def rerank(
+    hits: list[Hit], units: list[Unit], enabled: bool = True
+) -> tuple[list[Hit], list[Unit]]:
+    """Passages ordered by their best unit's score (ties keep retrieval order), renumbered.
+
+    Retrieval ranks a passage by how it matches as a whole; the passage holding the unit
+    that best answers the question is the one to cite first. Units follow their passage's
+    new number, so citations stay right.
     """
-    text = u.text.strip()
-    factor = 1.0
-
-    def scale(by: float, why: str) -> None:
-        nonlocal factor
-        factor *= by
-        notes.append(f"{why} ×{by}")
-
-    if len(text) < 40:
-        scale(0.6, "short")
-    if text[:1].islower() and not u.is_item:
-        scale(0.85, "starts mid-sentence")  # PDF column break
-    if text[-1:] not in ".!?:;'\"’)" and not u.is_item:
-        scale(0.85, "stops mid-sentence")
-    if len(new_terms) == 0:
-        scale(0.5, "only repeats the question")
-    elif len(new_terms) <= 2:
-        scale(0.8, "adds few words to the question")
-    lowered = normalise(text)
-    if lowered in (normalise(hit.chunk.title), normalise(hit.chunk.section)):
-        scale(0.4, "a heading")
-    if len(_SECTION_NUMBER.findall(text)) >= 2:
-        scale(0.3, "table-of-contents line")  # lists several section headings
-    return factor
+    if not enabled or not units:
+        return hits, units
+    best: dict[int, float] = {}
+    for u in units:
+        best[u.source] = max(best.get(u.source, -math.inf), u.score)
+    order = sorted(range(1, len(hits) + 1), key=lambda n: (-best.get(n, -math.inf), n))
+    number = {old: new for new, old in enumerate(order, 1)}
+    for u in units:
+        u.source = number[u.source]
+    reordered = [replace(hits[old - 1], rank=new) for new, old in enumerate(order, 1)]
+    return reordered, units
 
 
-def _fragment(u: Unit) -> bool:
-    """Both ends broken: starts mid-sentence and stops mid-sentence (PDF column debris)."""
-    text = u.text.strip()
-    return not u.is_item and text[:1].islower() and text[-1:] not in ".!?:;'\"’)"
+_FORM_FLAGS = ("label", "intro", "short", "fragment", "echo", "type_miss")
 
 
 def _similar(a: str, b: str) -> bool:
@@ -210,162 +215,134 @@ def _similar(a: str, b: str) -> bool:
     return len(ta & tb) / min(len(ta), len(tb)) >= 0.8
 
 
-def select_units(
-    question: str,
-    units: list[Unit],
-    max_sentences: int,
-    glossary: tuple[tuple[str, ...], ...] = (),
-    decisions: Decisions | None = None,
-) -> list[Unit]:
-    """Pick the answer: the best units close to the top score, lists kept together.
+def _list_of(u: Unit, units: list[Unit]) -> tuple[Unit | None, list[Unit]]:
+    """The lead-in and items of the list `u` belongs to or introduces (empty when none).
 
-    When a list question names an enumeration the glossary knows (the PSED aims, the protected
-    characteristics), members the chosen sentences leave out are added from the retrieved
-    passages that state them - PDF extraction often scatters one list over several lines.
-    `decisions`, when given, records why each unit was kept or dropped (see `Decisions`).
+    A list's items are the item units of one block; its lead-in is the unit just before
+    them when that ends in ":" (the paragraph before a list is its own block).
+    """
+    same = [x for x in units if x.source == u.source]
+    if u.kind == "intro":
+        after = [x for x in same if x.start > u.start]
+        if not after or after[0].kind != "item":
+            return u, []
+        block = after[0].block
+        return u, [x for x in after if x.block == block and x.kind == "item"]
+    if u.kind != "item":
+        return None, []
+    items = [x for x in same if x.block == u.block and x.kind == "item"]
+    before = [x for x in same if x.start < items[0].start]
+    intro = before[-1] if before and before[-1].kind == "intro" else None
+    return intro, items
+
+
+def select_units(
+    analysis: Analysis,
+    units: list[Unit],
+    model: AnswerModel,
+    max_units: int,
+    decisions: Decisions | None = None,
+    shortened: list[tuple[int, int, int]] | None = None,
+) -> list[Unit]:
+    """The answer's units in the order shown: the lead, then what completes it.
+
+    `decisions`, when given, records why each unit was kept or dropped (see `Decisions`);
+    `shortened` collects (passage, items shown, items in the list) for every list cut to
+    `AnswerModel.max_items`, so the answer can say how many more there are.
     """
     if not units:
         return []
     log = decisions if decisions is not None else _NoDecisions()
-    ranked = sorted(units, key=lambda u: -u.score)
-    listy = bool(_LISTY.search(question))
+    ranked = sorted(units, key=lambda u: (-u.score, u.source, u.start))
+    whole = [u for u in ranked if u.kind != "label" and len(u.text.strip()) >= 12]
+    # a broken sentence (PDF column or line debris) is quoted only when nothing whole is there
+    eligible = [u for u in whole if not u.broken] or whole
+    best = eligible[0].score if eligible else 0.0
+    floor = best - model.keep_margin
+    across = analysis.answer_type == "comparison"
     log.start(
         ranked,
-        best_score=ranked[0].score,
-        cutoff=RELATIVE_CUTOFF * ranked[0].score,
-        relative_cutoff=RELATIVE_CUTOFF,
-        max_units=max_sentences,
-        char_budget=CHAR_BUDGET,
-        max_passages=MAX_SOURCES,
-        list_question=listy,
+        best_score=round(best, 4),
+        cutoff=round(floor, 4),
+        keep_margin=model.keep_margin,
+        max_units=max_units,
+        char_budget=model.char_budget,
+        across_documents=across,
     )
-    chosen = _pick(ranked, max_sentences, log)
-    _add_lists(chosen, units, listy, log)
-    if listy:
-        _add_members(question, chosen, ranked, glossary, log)
-    order = {s: k for k, s in enumerate(dict.fromkeys(u.source for u in chosen))}
-    return sorted(chosen, key=lambda u: (order[u.source], u.start))
-
-
-def _duplicate_of(u: Unit, chosen: list[Unit]) -> Unit | None:
-    """The first chosen unit that says nearly the same as `u`, if any."""
-    return next((c for c in chosen if _similar(u.text, c.text)), None)
-
-
-def _pick(ranked: list[Unit], max_sentences: int, log: Decisions) -> list[Unit]:
-    """The best-scoring units, in score order, until the answer is full or scores fall off."""
-    best = ranked[0].score
-    chosen: list[Unit] = []
-    for i, u in enumerate(ranked):
-        if len(chosen) >= max_sentences:
-            log.note_all(ranked[i:], f"not reached: the answer already had {max_sentences} units")
-            break
-        if u.score < RELATIVE_CUTOFF * best:
-            log.note_all(ranked[i:], f"below relative cutoff ({RELATIVE_CUTOFF} × best score)")
-            break
-        if len(u.text) < 12:
+    for u in ranked:
+        if u.kind == "label":
+            log.note(u, "a heading, title, date or contents line: never an answer on its own")
+        elif len(u.text.strip()) < 12:
             log.note(u, "too short")
+        elif u not in eligible:
+            log.note(u, "a broken sentence (cut by a line or column break)")
+    listy = analysis.answer_type in ("list", "criteria", "process")
+    if not eligible:
+        return []
+    shown: list[Unit] = []
+    lead: list[Unit] = []
+    used = 0
+    for i, u in enumerate(eligible):
+        if shown and u.score < floor:
+            log.note_all(eligible[i:], f"below cutoff ({floor:.3f})")
+            break
+        if u in shown:
             continue
-        dup = _duplicate_of(u, chosen)
+        if len([x for x in shown if not x.is_item]) >= max_units:
+            log.note_all(eligible[i:], f"not reached: the answer already had {max_units} units")
+            break
+        if lead and not across and u.doc_id != lead[0].doc_id:
+            log.note(u, "from another document (the question does not compare documents)")
+            continue
+        dup = next((c for c in shown if _similar(u.text, c.text)), None)
         if dup is not None:
             log.note(u, f"near-duplicate of {log.ref(dup)}")
             continue
-        sources = {c.source for c in chosen}
-        if u.source not in sources and len(sources) >= MAX_SOURCES:
-            # a short answer rests on a few passages, not on everything retrieved
-            log.note(u, f"from a passage beyond the {MAX_SOURCES} quoted")
+        group, total = _group(u, units, model.max_items)
+        if not group:
+            log.note(u, "a lead-in whose items are not in the passage")
             continue
-        if chosen and _fragment(u) and u.overlap < 1.0:
-            # a broken-off piece only joins when it matches every asked-for concept
-            log.note(u, "fragment (broken at both ends) not matching every asked-for concept")
+        size = sum(len(x.text) for x in group)
+        if shown and used + size > model.char_budget:
+            log.note(u, f"over character budget ({model.char_budget})")
             continue
-        if chosen and sum(len(c.text) for c in chosen) + len(u.text) > CHAR_BUDGET:
-            log.note(u, f"over character budget ({CHAR_BUDGET})")
-            log.note_all(ranked[i + 1 :], "not reached: character budget used up")
-            break
-        log.note(u, "selected")
-        chosen.append(u)
-    return chosen
-
-
-def _list_of(u: Unit, siblings: list[Unit], listy: bool) -> list[Unit]:
-    """The list `u` introduces, belongs to, or (for list questions) precedes: units to add."""
-    i = siblings.index(u)
-    if u.is_item and not listy:
-        return []
-    first = i
-    while first > 0 and siblings[first].is_item:
-        first -= 1
-    j = first + 1
-    extra: list[Unit] = []
-    if not u.is_item and not u.is_intro:
-        # a sentence leads into a list only through an intro line ("… should:")
-        if not listy or not (j < len(siblings) and siblings[j].is_intro):
-            return []
-        extra.append(siblings[j])
-        j += 1
-    items = []
-    while j < len(siblings) and siblings[j].is_item and len(items) < 8:
-        items.append(siblings[j])
-        j += 1
-    if items or siblings[first].is_intro:
-        extra.extend(items)
-        if siblings[first].is_intro or siblings[first] is u:
-            extra.append(siblings[first])
-    return extra
-
-
-def _add_lists(chosen: list[Unit], units: list[Unit], listy: bool, log: Decisions) -> None:
-    """Keep lists whole: add the intro and items of every list a chosen unit is part of."""
-    by_source: dict[int, list[Unit]] = {}
-    for u in units:
-        by_source.setdefault(u.source, []).append(u)
-    extra = [(x, u) for u in list(chosen) for x in _list_of(u, by_source[u.source], listy)]
-    for k, (u, owner) in enumerate(extra):
-        if sum(len(c.text) for c in chosen) + len(u.text) > CHAR_BUDGET + 200:
-            for rest, rest_owner in extra[k:]:
-                if rest not in chosen:
-                    log.note(rest, f"list of {log.ref(rest_owner)}: over character budget")
-            break
-        if u in chosen:
+        if not lead:
+            lead = group
+        elif listy and len(lead) > 1:
+            log.note(u, "not needed: the list that answers is shown whole")
             continue
-        dup = _duplicate_of(u, chosen)
-        if dup is None:
-            log.note(u, f"selected: keeps the list of {log.ref(owner)} whole")
-            chosen.append(u)
-        else:
-            log.note(u, f"list of {log.ref(owner)}, but near-duplicate of {log.ref(dup)}")
+        for x in group:
+            if x not in shown:
+                log.note(x, "selected" if x is u else f"selected: keeps the list of {log.ref(u)}")
+                shown.append(x)
+        used += size
+        shown_items = sum(1 for x in group if x.kind == "item")
+        if shortened is not None and total > shown_items:
+            shortened.append((u.source, shown_items, total))
+    return _order(shown, lead)
 
 
-def _add_members(
-    question: str,
-    chosen: list[Unit],
-    ranked: list[Unit],
-    glossary: tuple[tuple[str, ...], ...],
-    log: Decisions,
-) -> None:
-    """Add a unit stating each member of an asked-for enumeration that the answer lacks."""
-    for member in _missing_members(question, chosen, glossary):
-        holders = [u for u in ranked if member in normalise(u.text) and u not in chosen]
-        if holders and sum(len(c.text) for c in chosen) < CHAR_BUDGET + 200:
-            log.note(holders[0], f"selected: states '{member}', missing from the answer")
-            chosen.append(holders[0])
+def _group(u: Unit, units: list[Unit], max_items: int) -> tuple[list[Unit], int]:
+    """What `u` must be shown with (a lead-in with its items, an item with its list), and
+    how many items the whole list has."""
+    intro, items = _list_of(u, units)
+    if u.kind == "intro" and not items:
+        return [], 0
+    if not items:
+        return [u], 0
+    shown = items[:max_items]
+    if u.kind == "item" and u not in shown:
+        shown = items[: max_items - 1] + [u]  # the item that answers is always shown
+    return ([intro] if intro is not None else []) + shown, len(items)
 
 
-def _missing_members(
-    question: str, chosen: list[Unit], glossary: tuple[tuple[str, ...], ...]
-) -> list[str]:
-    """Members of an enumerating glossary group the question names but the answer lacks."""
-    asked = normalise(question)
-    answer = " ".join(normalise(u.text) for u in chosen)
-    missing: list[str] = []
-    for group in glossary:
-        head = normalise(group[0])
-        if len(group) < 4 or not re.search(rf"(?<!\w){re.escape(head)}(?!\w)", asked):
-            continue
-        members = [normalise(m) for m in group[1:] if len(m.split()) > 1]
-        missing += [m for m in members if m not in answer and m not in asked]
-    return missing
+def _order(shown: list[Unit], lead: list[Unit]) -> list[Unit]:
+    """The lead (with its list) first, then the rest by passage and document order."""
+    order = {s: k for k, s in enumerate(dict.fromkeys(u.source for u in shown))}
+    rest = [u for u in shown if u not in lead]
+    return sorted(lead, key=lambda u: u.start) + sorted(
+        rest, key=lambda u: (order[u.source], u.start)
+    )
 
 
 def compose(units: list[Unit]) -> str:

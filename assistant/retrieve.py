@@ -19,6 +19,7 @@ import yaml
 from assistant.documents import Hit
 from assistant.embeddings import get_embedder
 from assistant.index import Index
+from assistant.question import TermStats
 from assistant.settings import Settings
 
 
@@ -67,6 +68,17 @@ class Retriever:
         self._lock = threading.Lock()
         self._current_mtime = 0.0
         self.glossary = load_glossary(settings.path(settings.glossary_path))
+        self._stats: tuple[str, TermStats] | None = None
+
+    @property
+    def term_stats(self) -> TermStats:
+        """Term document frequencies of the live generation (for IDF), read once per generation
+        from its BM25 postings."""
+        index = self.index
+        with self._lock:
+            if self._stats is None or self._stats[0] != index.generation:
+                self._stats = (index.generation, TermStats.from_bm25(index.bm25.model))
+            return self._stats[1]
 
     @property
     def embedder(self):  # type: ignore[no-untyped-def]

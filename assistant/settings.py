@@ -55,13 +55,16 @@ class Settings:
 
     generator: str = "extractive"
     max_answer_sentences: int = 4
-    # Refusal calibration (see README "How refusal thresholds were chosen"): refuse when fewer
-    # than `refuse_min_coverage` of the question's specific words occur in the top passages, or
-    # when coverage is partial (< `refuse_partial_coverage`) and dense similarity is weak.
-    refuse_min_coverage: float = 0.5
-    refuse_partial_coverage: float = 0.75
-    refuse_min_dense: float = 0.45
-    refuse_few_terms_dense: float = 0.6  # 1-2 key words and one missing: need this similarity
+    # Fitted unit weights, selection and refusal operating points (``python -m evals.fit``);
+    # a relative path that does not exist falls back to the copy shipped with the package.
+    answer_model_path: Path = Path("assistant/answer_model.json")
+    # Off-topic guard before the fitted model: refuse when at most a third of the key words
+    # (glossary synonyms as one) occur in the top three passages. Chosen by `python -m
+    # evals.guard` (seed sets and suite dev split; table in README "How refusal works").
+    refuse_min_coverage: float = 0.34
+    # ... and when the question has one or two key words, one is missing and the best dense
+    # similarity is under this (measured on the seed sets, README "How refusal works").
+    refuse_few_terms_dense: float = 0.6
     support_min_overlap: float = 0.5
     support_min_similarity: float = 0.6
 
@@ -86,6 +89,13 @@ class Settings:
     def path(self, value: Path) -> Path:
         """Resolve a configured path against the project root."""
         return value if value.is_absolute() else self.root / value
+
+    @property
+    def answer_model_file(self) -> Path:
+        path = self.path(self.answer_model_path)
+        if not path.is_file() and not self.answer_model_path.is_absolute():
+            return Path(__file__).with_name("answer_model.json")
+        return path
 
     @property
     def corpus(self) -> Path:

@@ -43,7 +43,8 @@ QUESTION_WORDS = frozenset(
     applies applied name named need needs every part put anything something kind kinds type types
     know want make makes take takes find show shows going go goes exactly actually specific
     specifically explain describe described said says according regarding relation relate related
-    thing things anyone someone people person expect expected""".split()
+    thing things anyone someone people person expect expected far walk isn't aren't doesn't
+    don't can't won't""".split()
 )
 
 

@@ -204,9 +204,15 @@ def test_answerable_question_is_answered_with_verified_citations(question, answe
 
 @pytest.mark.parametrize("question", [q for q, _ in ANSWERABLE])
 def test_answer_is_short(question, answers):
-    # 1,000: whole list items now count in full (the block model never cuts one at a wrap)
-    assert len(answers[question].answer) <= 1000, (len(answers[question].answer),
-                                                  answers[question].answer)
+    # the fitted budget (`char_budget` in assistant/answer_model.json, 1,200 characters of
+    # quoted text, chosen on the suite's dev split) plus citation markers; a list is kept whole
+    from assistant.extractive import load_answer_model
+
+    budget = load_answer_model().char_budget + 200
+    assert len(answers[question].answer) <= budget, (
+        len(answers[question].answer),
+        answers[question].answer,
+    )
 
 
 def test_at_least_twenty_answerable_questions_answered(answers):

@@ -242,8 +242,10 @@ def _why_refusal(refusal: Mapping[str, Any]) -> str:
     )
     parts = [f"key words (stemmed): {esc(words) if words else 'none'}"]
     if "coverage" in signals:
+        parts.append(f"expected answer {esc(str(signals.get('answer_type')))}")
         parts.append(f"coverage {float(signals['coverage']):.0%}")
-        parts.append(f"best dense similarity {_n(signals.get('best_dense'), 3)}")
+        parts.append(f"best dense similarity {_n(signals.get('dense'), 3)}")
+        parts.append(f"p(answerable) {_n(signals.get('p_answerable'), 3)}")
     fired = [r for r in refusal.get("rules") or [] if r.get("fired")]
     parts.append(
         "rule fired: " + (esc(f"{fired[0]['rule']} ({fired[0]['test']})") if fired else "none")

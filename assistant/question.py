@@ -1,0 +1,315 @@
+"""Question analysis: what kind of answer a question expects, and which of its words matter.
+
+Two things decide whether a sentence answers a question, and both are about the question, not
+about any document:
+
+- the expected **answer type** - a duration for "how long", a date for "when", a count for
+  "how many", an amount for "how much ... cost", a person, role or body for "who", a list for
+  "what are the ...", criteria for "what do inspectors look for", a definition for "what is
+  meant by", yes/no for "can / must / does ...", a process for "what happens after";
+- the **focus terms**, weighted by how rare they are in the corpus (IDF), so the words that are
+  everywhere in a document set (the inspectorate's name, "inspection", "inspectors") count for
+  little and the ones that pick the passage ("deferral", "voucher", "within") count for much.
+
+Rules are cue phrases matched at the start of the question (English question forms), each
+type with a pattern that recognises a sentence *stating* such an answer (`states`), used by the
+scorer and by refusal ("no candidate carries the expected answer type").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from assistant.text import Concept, content_terms, question_concepts
+
+ANSWER_TYPES = (
+    "duration",
+    "frequency",
+    "date",
+    "number",
+    "money",
+    "person",
+    "list",
+    "criteria",
+    "definition",
+    "yesno",
+    "process",
+    "comparison",
+    "other",
+)
+
+_NUM = (
+    r"(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
+    r"fifty|sixty|hundred|a|an|half)"
+)
+_UNIT = r"(?:working |calendar |school |clear |full )?(?:minute|hour|day|week|month|year|term)s?"
+_MONTH = (
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december)"
+)
+# What a sentence stating each answer type looks like (case-insensitive).
+STATES: dict[str, re.Pattern[str]] = {
+    "duration": re.compile(
+        rf"\b{_NUM}[- ]{_UNIT}\b|\b{_UNIT.replace('s?', '')}s? (?:long|later)\b|"
+        r"\b(?:within|for|up to|at least|no more than|over|after|before)\b[^.]{0,25}\b"
+        rf"{_NUM}\b[^.]{{0,12}}\b{_UNIT}\b",
+        re.IGNORECASE,
+    ),
+    "frequency": re.compile(
+        r"\b(?:every|each|once|twice|annually|yearly|monthly|weekly|daily|at least once|"
+        r"per (?:year|month|week|day))\b",
+        re.IGNORECASE,
+    ),
+    "date": re.compile(
+        rf"\b\d{{1,2}}(?:st|nd|rd|th)? {_MONTH}\b|\b{_MONTH} \d{{4}}\b|\b(?:19|20)\d{{2}}\b|"
+        r"\b(?:on or after|from|by|until|since) (?:the )?\d",
+        re.IGNORECASE,
+    ),
+    "number": re.compile(
+        rf"\b\d+(?:[.,]\d+)?%?|\b{_NUM} (?:per ?cent|percent)\b|\b{_NUM}\b", re.IGNORECASE
+    ),
+    "money": re.compile(
+        r"£\s?\d|\$\s?\d|€\s?\d|\b\d+(?:[.,]\d+)? ?(?:pounds|pence|p)\b|"
+        r"\b(?:free of charge|no charge|no fee|does not charge|cost|fee|payment)\b",
+        re.IGNORECASE,
+    ),
+    "person": re.compile(
+        r"\b(?:inspector|manager|officer|director|chief|chair|head|lead|team|panel|board|"
+        r"adjudicator|ombudsman|commissioner|secretary|minister|governors?|principal|"
+        r"individual|person|staff|council|authority|inspectorate|office|department|agency|"
+        r"service|body|committee|tribunal|court|carer|leader|parent|provider|learner|employer|"
+        r"partner|member|representative|governor|trustee|employee|volunteer|assessor|adviser|"
+        r"advisor|practitioner|professional|organisation|organization|network|group|user|"
+        r"resident|pupil|student|family|families|children|young people|people)s?\b",
+        re.IGNORECASE,
+    ),
+    "definition": re.compile(
+        r"\b(?:means|is defined as|refers to|is when|is a|is an|is any|are any|are the|describes|"
+        r"is the term|in this (?:framework|handbook|guidance))\b",
+        re.IGNORECASE,
+    ),
+    "yesno": re.compile(
+        r"\b(?:may|must|can|cannot|can't|will|will not|won't|does not|do not|is not|are not|"
+        r"only|never|always|required|not required|allowed|permitted)\b",
+        re.IGNORECASE,
+    ),
+}
+
+# Cue phrases at the start of a question, in the order they are tried (first match wins).
+_CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern, re.IGNORECASE))
+    for kind, pattern in (
+        ("comparison", r"\b(?:compare|comparison|differ|difference between|both .* and)\b"),
+        (
+            "list",
+            r"^(?:\W*)(?:what|which|name|list)\s+(?:are\s+)?(?:the\s+)?(?:two|three|four|five|six|"
+            r"seven|eight|nine|ten|\d+)\b",
+        ),
+        ("frequency", r"^(?:\W*)(?:how often|how frequently|at what interval)"),
+        (
+            "duration",
+            r"^(?:\W*)(?:(?:and|so|then)\s+)?(?:how long|how far back|for how long|"
+            r"how many (?:working |calendar )?(?:minutes|hours|days|weeks|months|years)|"
+            r"how quickly|how soon|within what|"
+            r"what is the (?:time limit|deadline|notice period)|how much (?:notice|time))",
+        ),
+        (
+            "money",
+            r"^(?:\W*)(?:(?:and|so)\s+)?(?:how much (?:does|do|is|are|will|can|money|funding)|"
+            r"what (?:is the )?(?:fee|cost|charge|amount|price|budget|allowance))|"
+            r"\b(?:cost|fee|charge|pay|paid|funding|£)\b",
+        ),
+        (
+            "date",
+            r"^(?:\W*)(?:(?:and|so)\s+)?(?:when|by when|on what date|what date|which date|"
+            r"from what date|in what year|which year|what year|since when)",
+        ),
+        (
+            "number",
+            r"^(?:\W*)(?:(?:and|so)\s+)?(?:how many|what (?:number|percentage|proportion|"
+            r"share|fraction)|what per ?cent|how large|how big|what is the (?:number|size|"
+            r"median|mean|average|rate|proportion|percentage))",
+        ),
+        (
+            "person",
+            r"^(?:\W*)(?:(?:and|so)\s+)?(?:who|whom|whose|to whom|which (?:person|people|"
+            r"role|officer|body|organisation|organization|team|member|group|inspector)|"
+            r"what (?:role|body|organisation|organization))",
+        ),
+        (
+            "definition",
+            r"^(?:\W*)(?:what (?:is|are) meant by|what does .* mean|define|what is (?:an? )?"
+            r"\w+(?: \w+)? (?:in this|under this)|meaning of|what counts as|what does .* "
+            r"involve)|\bmean(?:s|t)? by\b",
+        ),
+        (
+            "criteria",
+            r"\b(?:expect|expectations?|look for|looks for|criteria|criterion|evaluate|"
+            r"judge|assess|what makes|good practice|standards? (?:for|of))\b",
+        ),
+        (
+            "process",
+            r"^(?:\W*)(?:(?:and|so|then)\s+)?(?:what happens|walk me through|take me through|"
+            r"what are the (?:\w+ )?(?:stages|steps)|how (?:does|do|is|are|will|can|should)"
+            r"|what (?:steps|stages|is the process|are the steps)|in what order|what must .* do"
+            r"|what should .* do|after)",
+        ),
+        (
+            "yesno",
+            r"^(?:\W*)(?:(?:and|so|but)\s+)?(?:is|are|can|could|does|do|did|must|should|will|"
+            r"would|may|might|has|have|was|were)\b",
+        ),
+        (
+            "list",
+            r"^(?:\W*)(?:(?:and|so)\s+)?(?:what are|which are|list|name|what (?:kinds|types|"
+            r"sorts)|which (?:\w+ )?(?:are|does|do)|what \w+s (?:are|does|do|must|should|will)"
+            r"|what (?:can|could|should|must|will|does|do) .* (?:include|do about|reach|cover))",
+        ),
+    )
+)
+
+
+def answer_type(question: str) -> str:
+    """The answer type a question expects (see `ANSWER_TYPES`), "other" when no cue matches.
+
+    A question that sets a scene first ("Our service has 150 cases. How many ...?") is typed
+    by its last sentence, the one that asks.
+    """
+    text = " ".join(question.split())
+    sentences = [p for p in re.split(r"(?<=[.!])\s+(?=[A-Z])", text) if p.strip()]
+    if len(sentences) > 1 and "?" in sentences[-1]:
+        text = sentences[-1]
+    # "Once the meeting is over, what are the remaining stages?": the asking clause may follow
+    clauses = [text] + [m.group(1) for m in re.finditer(r",\s+(\w.*)$", text)]
+    for kind, cue in _CUES:
+        if any(cue.search(clause) for clause in clauses):
+            return kind
+    if text.lower().startswith(("what", "which")) and re.search(r"\w+s\b", text):
+        return "list" if re.search(r"\b(?:are|include|includes)\b", text, re.I) else "other"
+    return "other"
+
+
+def states(kind: str, text: str) -> bool:
+    """Whether `text` states an answer of type `kind` (types without a pattern: always)."""
+    pattern = STATES.get(kind)
+    return True if pattern is None else bool(pattern.search(text))
+
+
+class TermStats:
+    """Document frequencies of stemmed content terms over the indexed passages, for IDF.
+
+    Built from the BM25 index's own postings (`from_bm25`), so the statistics are those of
+    the live index generation at no extra cost, however many chunks it holds; `__init__`
+    counts terms over texts directly (tests, small corpora).
+    """
+
+    def __init__(self, texts: Iterable[str] = ()) -> None:
+        self.df: dict[str, int] = {}
+        self.n = 0
+        for text in texts:
+            self.n += 1
+            for term in set(content_terms(text)):
+                self.df[term] = self.df.get(term, 0) + 1
+
+    @classmethod
+    def from_bm25(cls, model: object | None) -> TermStats:
+        """Frequencies read from a bm25s model's postings (tokens stemmed the same way)."""
+        stats = cls()
+        if model is None:
+            return stats
+        indptr = model.scores["indptr"]  # type: ignore[attr-defined]
+        stats.n = int(model.scores["num_docs"])  # type: ignore[attr-defined]
+        stats.df = {
+            token: int(indptr[i + 1] - indptr[i])
+            for token, i in model.vocab_dict.items()  # type: ignore[attr-defined]
+            if i + 1 < len(indptr)  # bm25s keeps an empty token with no postings
+        }
+        return stats
+
+    def idf(self, term: str) -> float:
+        """BM25's IDF, floored at a small positive value so a term never weighs negatively.
+
+        A term no passage contains gets the highest IDF: a question that hinges on it is
+        about something the documents do not mention.
+        """
+        df = self.df.get(term, 0)
+        return max(math.log(1 + (self.n - df + 0.5) / (df + 0.5)), 0.05)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The expected answer type and the IDF-weighted concepts of one question.
+
+    `concepts` are the question's specific things (glossary synonyms as alternatives, see
+    `assistant.text.question_concepts`) that occur somewhere in the index, each with its
+    weight; `absent` those that occur nowhere - no passage can match them, so they cannot rank
+    one unit above another, but they matter for refusal (often a near-miss question's point,
+    sometimes only its phrasing: "how far back"). `focus` holds the user's own words' concepts
+    when the question was rewritten from a follow-up.
+    """
+
+    question: str
+    answer_type: str
+    concepts: tuple[tuple[Concept, float], ...]
+    focus: tuple[tuple[Concept, float], ...] = ()
+    absent: tuple[tuple[Concept, float], ...] = ()
+
+    @property
+    def total_weight(self) -> float:
+        return sum(w for _, w in self.concepts)
+
+    def missing(self, terms: set[str]) -> list[tuple[Concept, float]]:
+        """The concepts (with weights) that `terms` do not satisfy."""
+        return [(c, w) for c, w in self.concepts if not _satisfied(c, terms)]
+
+
+def _satisfied(concept: Concept, terms: set[str]) -> bool:
+    return any(alt <= terms for alt in concept)
+
+
+def concept_weight(concept: Concept, stats: TermStats | None) -> float:
+    """A concept weighs as its rarest spelling's commonest term: "public sector equality duty"
+    is as specific as "PSED", and a phrase is only as rare as its least rare word."""
+    if stats is None:
+        return 1.0
+    return max(min(stats.idf(t) for t in alt) for alt in concept if alt)
+
+
+def weighted_coverage(concepts: tuple[tuple[Concept, float], ...], terms: set[str]) -> float:
+    """IDF-weighted share of the concepts that `terms` satisfy (0 when there are none)."""
+    total = sum(w for _, w in concepts)
+    if total <= 0:
+        return 0.0
+    return sum(w for c, w in concepts if _satisfied(c, terms)) / total
+
+
+def analyse(
+    question: str,
+    stats: TermStats | None = None,
+    glossary: tuple[tuple[str, ...], ...] = (),
+    focus: str = "",
+) -> Analysis:
+    """Answer type (of the user's own words when given) plus IDF-weighted concepts."""
+
+    def weigh(text: str) -> tuple[list[tuple[Concept, float]], list[tuple[Concept, float]]]:
+        known, absent = [], []
+        for concept in question_concepts(text, glossary):
+            pair = (concept, concept_weight(concept, stats))
+            (known if stats is None or _in_corpus(concept, stats) else absent).append(pair)
+        return known, absent
+
+    concepts, absent = weigh(question)
+    focus_concepts = weigh(focus)[0] if focus else []
+    kind = answer_type(focus) if focus else "other"
+    if kind == "other":
+        kind = answer_type(question)
+    return Analysis(question, kind, tuple(concepts), tuple(focus_concepts), tuple(absent))
+
+
+def _in_corpus(concept: Concept, stats: TermStats) -> bool:
+    """Whether some spelling of the concept has every term somewhere in the index."""
+    return any(alt and all(stats.df.get(t, 0) > 0 for t in alt) for alt in concept)

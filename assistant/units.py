@@ -1,0 +1,221 @@
+"""Candidate answer units and the features that say how well each answers a question.
+
+A unit is what an extractive answer can quote whole: a sentence, a list item, a list's lead-in
+line, or a table row, cut from a retrieved chunk's blocks (blocks are separated by a blank line
+in chunk text, see `assistant.blocks.layout`, so a unit never crosses one). Each unit carries
+its block number, so a list can be shown with its lead-in, and the features below, which the
+extractive generator combines with weights fitted on the suite's dev split
+(`assistant/answer_model.json`, written by ``python -m evals.fit``).
+
+Every feature reads the question, the unit and its chunk - never words of a particular
+document - so what was fitted on one set of documents carries over to another.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.blocks import CELL_SEPARATOR
+from assistant.documents import Hit
+from assistant.question import STATES, Analysis, states, weighted_coverage
+from assistant.text import content_terms, normalise, sentence_spans
+
+# Names and order of the unit features (the fitted weights are keyed by these names).
+FEATURES = (
+    "cosine",  # dense similarity of the unit's stored sentence vector to the question
+    "cosine_top",  # 1 / the unit's rank by cosine among the question's candidates
+    "lex",  # IDF-weighted share of the question's concepts the unit states
+    "bm25",  # BM25 of the unit against the question's concepts, / the best candidate's
+    "lex_context",  # the same over the unit plus its section heading and list lead-in
+    "lex_chunk",  # the same over the whole chunk: is this the right passage at all
+    "focus",  # for a follow-up, coverage of the user's own new words (else = lex)
+    "novelty",  # content words the unit adds to the question's, capped at 10, / 10
+    "type_match",  # states the expected type, for types with a clear form (a duration, £)
+    "soft_match",  # states the expected type, for looser forms (a person or body, yes/no)
+    "rank",  # 1 / retrieval rank of the unit's chunk
+    "first",  # the first unit of its chunk (passages often open with their point)
+    "item",  # a list item
+    "intro",  # a lead-in line ending in ":" (only useful with its items)
+    "row",  # a table row
+    "label",  # a heading, title, date or metadata line: never an answer on its own
+    "short",  # under 40 characters
+    "fragment",  # starts in lower case and stops without terminal punctuation
+    "list_item",  # a list item, for a question expecting a list, criteria or a process
+)
+# Answer types whose answers have a clear surface form, and those whose patterns are loose.
+_STRONG_TYPES = frozenset({"duration", "frequency", "date", "number", "money"})
+_SOFT_TYPES = frozenset(STATES) - _STRONG_TYPES
+_LISTY_TYPES = frozenset({"list", "criteria", "process"})
+_DATE_LINE = re.compile(
+    r"^(?:published|updated|last updated|first published|from|applies to|date|effective)\b.{0,60}$",
+    re.IGNORECASE,
+)
+_TERMINAL = re.compile(r"[.!?;:][\"'”’)\]]*$")
+_INTRO_END = re.compile(r"(?::|—|–|\bto\s*[-—–])$")
+# A contents line lists several numbered headings ("3 PSED aims? 4. Eliminating ... 5. ...").
+_SECTION_NUMBER = re.compile(r"(?:^|\s)\d{1,2}(?:\.\d{1,2})*\.?\s+[A-Z]")
+
+
+@dataclass
+class Unit:
+    """A sentence, list item, lead-in or table row of a retrieved chunk, with its scores."""
+
+    source: int  # citation number (1-based rank of the chunk)
+    start: int
+    end: int
+    text: str
+    is_item: bool
+    is_intro: bool
+    doc_id: str = ""
+    kind: str = "sentence"  # sentence | item | intro | row | label
+    block: int = 0  # the block of its chunk it belongs to
+    features: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+    cosine: float = 0.0
+    overlap: float = 0.0
+    rank_prior: float = 0.0
+    form: float = 1.0
+    form_notes: list[str] = field(default_factory=list)  # why the unit cannot stand alone
+    broken: bool = False  # a sentence cut by a line or column break (starts or stops mid-way)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.source, self.start)
+
+
+def chunk_units(n: int, hit: Hit) -> list[Unit]:
+    """The units of one chunk, numbered by block (a blank line starts the next block)."""
+    text = hit.chunk.text
+    breaks = [m.start() for m in re.finditer(r"\n\s*\n", text)]
+    labels = {normalise(hit.chunk.title), normalise(hit.chunk.section)} - {""}
+    units = []
+    for s, e in sentence_spans(text):
+        line_start = text.rfind("\n", 0, s) + 1
+        line_end = text.find("\n", e)
+        line = text[line_start : len(text) if line_end < 0 else line_end]
+        body = text[s:e]
+        is_item = text[line_start:s].strip() == "-"
+        is_intro = not is_item and bool(_INTRO_END.search(body.rstrip()))
+        if is_item and len(_SECTION_NUMBER.findall(body)) >= 2:
+            kind = "label"  # a contents line printed as a list item
+        elif is_item:
+            kind = "item"
+        elif CELL_SEPARATOR in line:
+            kind = "row"
+        elif is_intro:
+            kind = "intro"
+        elif _is_label(body, labels):
+            kind = "label"
+        else:
+            kind = "sentence"
+        block = sum(1 for b in breaks if b < s)
+        units.append(Unit(n, s, e, body, is_item, is_intro, hit.chunk.doc_id, kind, block))
+    return units
+
+
+def _is_label(text: str, labels: set[str]) -> bool:
+    """A heading, title or metadata line: the chunk's own labels, a "Published ..." line, or a
+    few words without terminal punctuation (how headings read in running text)."""
+    body = " ".join(text.split())
+    if normalise(body) in labels or _DATE_LINE.match(body):
+        return True
+    if len(_SECTION_NUMBER.findall(body)) >= 2:
+        return True
+    heading_like = not body[:1].islower() and "," not in body  # lower case: a broken sentence
+    return heading_like and not _TERMINAL.search(body) and len(body.split()) <= 10
+
+
+def featurise(
+    units: list[Unit],
+    hits: list[Hit],
+    analysis: Analysis,
+    vectors: dict[tuple[int, int], np.ndarray],
+    qvec: np.ndarray,
+) -> None:
+    """Fill each unit's `features` (see `FEATURES`) in place."""
+    q_terms = {t for c, _ in analysis.concepts for alt in c for t in alt}
+    chunk_terms = {n: set(content_terms(h.chunk.text)) for n, h in enumerate(hits, 1)}
+    context_terms = {
+        n: set(content_terms(f"{h.chunk.section} {h.chunk.context}")) for n, h in enumerate(hits, 1)
+    }
+    intro_terms: dict[tuple[int, int], set[str]] = {}
+    for u in units:
+        if u.kind == "intro":
+            intro_terms[(u.source, u.block)] = set(content_terms(u.text))
+    firsts = {}
+    for u in units:
+        firsts.setdefault(u.source, u.start)
+    listy = analysis.answer_type in _LISTY_TYPES
+    kind = analysis.answer_type
+    for u in units:
+        terms = set(content_terms(u.text))
+        vec = vectors.get(u.key)
+        cosine = float(np.dot(vec, qvec)) if vec is not None else 0.0
+        lex = weighted_coverage(analysis.concepts, terms)
+        around = terms | context_terms[u.source] | intro_terms.get((u.source, u.block), set())
+        stated = states(kind, u.text)
+        body = u.text.strip()
+        fragment = (
+            not u.is_item and body[:1].islower() and not _TERMINAL.search(body) and u.kind != "row"
+        )
+        u.broken = u.kind == "sentence" and (body[:1].islower() or not _TERMINAL.search(body))
+        u.features = {
+            "cosine": cosine,
+            "lex": lex,
+            "lex_context": weighted_coverage(analysis.concepts, around),
+            "lex_chunk": weighted_coverage(analysis.concepts, chunk_terms[u.source]),
+            "focus": weighted_coverage(analysis.focus, terms) if analysis.focus else lex,
+            "novelty": min(len(terms - q_terms), 10) / 10,
+            "type_match": float(kind in _STRONG_TYPES and stated),
+            "soft_match": float(kind in _SOFT_TYPES and stated),
+            "rank": 1.0 / u.source,
+            "first": float(firsts[u.source] == u.start),
+            "item": float(u.kind == "item"),
+            "intro": float(u.kind == "intro"),
+            "row": float(u.kind == "row"),
+            "label": float(u.kind == "label"),
+            "short": float(len(body) < 40),
+            "fragment": float(fragment),
+            "list_item": float(listy and u.kind == "item"),
+        }
+        u.cosine = cosine
+        u.overlap = lex
+        u.rank_prior = 1.0 / u.source
+    by_cosine = sorted(units, key=lambda u: -u.features["cosine"])
+    for r, u in enumerate(by_cosine, 1):
+        u.features["cosine_top"] = 1.0 / r
+    bm25 = [_bm25(analysis, content_terms(u.text)) for u in units]
+    top = max(bm25) or 1.0
+    for u, value in zip(units, bm25, strict=True):
+        u.features["bm25"] = value / top
+
+
+# BM25's usual constants (Robertson and Zaragoza); AVG_UNIT_TERMS is the mean content-term count
+# of the suite's candidate units (about 14, from `python -m evals.fit`'s samples), so a unit
+# of typical length is not penalised.
+_K1, _B, AVG_UNIT_TERMS = 1.2, 0.75, 14.0
+
+
+def _bm25(analysis: Analysis, terms: list[str]) -> float:
+    """BM25 of one unit for the question's concepts (a concept scores by its best spelling)."""
+    counts: dict[str, int] = {}
+    for t in terms:
+        counts[t] = counts.get(t, 0) + 1
+    norm = _K1 * (1 - _B + _B * len(terms) / AVG_UNIT_TERMS)
+    score = 0.0
+    for concept, weight in analysis.concepts:
+        best = 0.0
+        for alt in concept:
+            if alt and all(t in counts for t in alt):
+                tf = min(counts[t] for t in alt)
+                best = max(best, tf * (_K1 + 1) / (tf + norm))
+        score += weight * best
+    return score
+
+
+def feature_vector(unit: Unit) -> np.ndarray:
+    """The unit's features in `FEATURES` order."""
+    return np.array([unit.features[name] for name in FEATURES], dtype=np.float64)

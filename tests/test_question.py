@@ -1,0 +1,134 @@
+"""Question analysis, candidate units and refusal signals: the rules behind the fitted scorer.
+
+Fast, no model: units are cut from hand-made chunks and features computed with fixed vectors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.documents import Chunk, Hit
+from assistant.question import TermStats, analyse, answer_type, states, weighted_coverage
+from assistant.refusal import FEATURES as REFUSAL_FEATURES
+from assistant.refusal import refusal_features
+from assistant.units import FEATURES, chunk_units, featurise
+
+
+@pytest.mark.parametrize(
+    "question,kind",
+    [
+        ("How long does the planning call last?", "duration"),
+        ("How far back do inspectors look at unplanned endings?", "duration"),
+        ("How often must a college publish its equality information?", "frequency"),
+        ("When is the report published?", "date"),
+        ("How many inspectors are on the team?", "number"),
+        ("How much does a re-inspection cost?", "money"),
+        ("Who chairs the forum?", "person"),
+        ("What three things must the inspectorate have due regard to?", "list"),
+        ("What is meant by a working day?", "definition"),
+        ("Walk me through what a case assessor does.", "process"),
+        ("Once the meeting is over, what are the remaining stages?", "process"),
+        ("Can a provider challenge the findings?", "yesno"),
+        ("Our service has 150 cases. How many will inspectors sample?", "number"),
+        ("Tell me about the weather.", "other"),
+    ],
+)
+def test_answer_type_from_question_form(question: str, kind: str) -> None:
+    assert answer_type(question) == kind
+
+
+def test_states_recognises_answer_forms() -> None:
+    assert states("duration", "Each session lasts 90 minutes.")
+    assert not states("duration", "Sessions are held on 18 November.")
+    assert states("money", "Each child receives a £20 voucher.")
+    assert states("date", "The framework applies from 1 April 2025.")
+    assert states("definition", "A working day is any day from Monday to Friday.")
+    assert states("list", "anything at all")  # no pattern: every unit may state a list
+
+
+def test_idf_weights_rare_words_over_common_ones() -> None:
+    texts = ["inspectors visit the provider"] * 9 + ["inspectors review deferral requests"]
+    stats = TermStats(texts)
+    analysis = analyse("Can inspectors grant a deferral?", stats)
+    weights = {next(iter(next(iter(c)))): w for c, w in analysis.concepts}
+    assert weights["deferr"] > weights["grant"] if "grant" in weights else True
+    assert "grant" not in weights  # in no passage: absent, not a ranking concept
+    assert [next(iter(next(iter(c)))) for c, _ in analysis.absent] == ["grant"]
+    # "inspectors" is a generic domain word, dropped before weighting
+    assert all("inspector" not in next(iter(c)) for c, _ in analysis.concepts)
+    covered = weighted_coverage(analysis.concepts, {"deferr"})
+    assert covered == 1.0
+
+
+def test_glossary_synonyms_are_one_concept() -> None:
+    glossary = (("PSED", "public sector equality duty"),)
+    stats = TermStats(["the public sector equality duty applies", "the PSED applies"])
+    analysis = analyse("What does the PSED require?", stats, glossary)
+    (concept, _w), *rest = analysis.concepts
+    assert len(concept) == 2  # either spelling satisfies it
+    terms = {"public", "sector", "equal", "duti"}
+    assert weighted_coverage(((concept, 1.0),), terms) == 1.0
+
+
+def _hit(text: str, n: int = 1, section: str = "2. Timing", doc: str = "d") -> Hit:
+    chunk = Chunk(f"{doc}:{n}", doc, text, "Doc title", "other", section, None, 0, len(text))
+    return Hit(chunk, 1.0 / n, n, dense_score=0.5)
+
+
+CHUNK = (
+    "Inspections last three days.\n\n"
+    "Inspectors look at:\n\n"
+    "- the quality of practice\n"
+    "- the impact of leaders\n\n"
+    "Grade | Label\n"
+    "1 | Exceptional\n\n"
+    "Published 3 May 2024\n\n"
+    "3 Timing 4. Grades 5. Reports\n\n"
+    "and the work of practitioners with families in court"
+)
+
+
+def test_units_are_cut_by_kind_and_block() -> None:
+    units = chunk_units(1, _hit(CHUNK))
+    kinds = [(u.kind, u.text) for u in units]
+    assert kinds[0] == ("sentence", "Inspections last three days.")
+    assert kinds[1] == ("intro", "Inspectors look at:")
+    assert kinds[2:4] == [("item", "the quality of practice"), ("item", "the impact of leaders")]
+    assert units[2].block == units[3].block == units[1].block + 1
+    assert [k for k, _ in kinds[4:6]] == ["row", "row"]
+    assert ("label", "Published 3 May 2024") in kinds  # a date line
+    assert ("label", "3 Timing 4. Grades 5. Reports") in kinds  # a contents line
+    assert kinds[-1][0] == "sentence"
+
+
+def test_features_and_broken_sentences() -> None:
+    hit = _hit(CHUNK)
+    units = chunk_units(1, hit)
+    stats = TermStats([CHUNK, "other text about reports"])
+    analysis = analyse("How many days are inspections?", stats)
+    vectors = {u.key: np.eye(1, 8, i % 8, dtype=np.float32)[0] for i, u in enumerate(units)}
+    featurise(units, [hit], analysis, vectors, np.eye(1, 8, 0, dtype=np.float32)[0])
+    first = units[0]
+    assert set(first.features) == set(FEATURES)
+    assert first.features["type_match"] == 1.0 and first.features["cosine"] == 1.0
+    assert first.features["cosine_top"] == 1.0 and first.features["bm25"] == 1.0
+    assert units[2].features["type_match"] == 0.0
+    assert units[-1].broken and not first.broken  # starts in lower case, no full stop
+    assert not units[2].broken  # an item need not be a sentence
+
+
+def test_refusal_features_see_missing_rare_words_and_types() -> None:
+    hit = _hit("Each session lasts 90 minutes and includes time for questions.")
+    stats = TermStats([hit.chunk.text, "the fee for a review is set by the board"])
+    answerable = analyse("How long does each session last?", stats)
+    fee = analyse("How much is the fee for a session?", stats)
+    units = chunk_units(1, hit)
+    vec = np.ones(4, dtype=np.float32) / 2
+    featurise(units, [hit], answerable, {u.key: vec for u in units}, vec)
+    got = refusal_features(answerable, [hit], 0.7, units)
+    assert list(got) == list(REFUSAL_FEATURES)
+    assert got["coverage"] == 1.0 and got["typed_found"] == 1.0
+    lacking = refusal_features(fee, [hit], 0.7, units)
+    assert lacking["coverage"] < 1.0 and lacking["missing"] > 0
+    assert lacking["typed_absent"] == 1.0  # a money question, no amount in the passage
