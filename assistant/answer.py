@@ -30,11 +30,11 @@ from assistant.extractive import (
     select_units,
 )
 from assistant.prompts import format_sources, load_prompt, render
-from assistant.question import Analysis, analyse
+from assistant.question import Analysis, analyse, spellings
 from assistant.refusal import RefusalModel, refusal_features
 from assistant.retrieve import Retriever, SearchResult
 from assistant.settings import GENERATORS, Settings
-from assistant.text import concept_coverage, content_terms
+from assistant.text import concept_coverage, passage_terms
 from assistant.verify import CheckedSentence, Verifier
 
 REFUSAL = "The indexed documents do not cover this question."
@@ -241,11 +241,11 @@ class Assistant:
         p = self.refusal.probability(signals)
         top_terms: set[str] = set()
         for hit in result.hits[:3]:
-            top_terms |= set(content_terms(hit.chunk.text))
+            top_terms |= passage_terms(hit.chunk.text)
         lacking = [
-            " / ".join(sorted(" ".join(sorted(alt)) for alt in c))
+            " / ".join(spellings(c))
             for c, _w in sorted(analysis.missing(top_terms), key=lambda cw: -cw[1])
-        ] + [" / ".join(sorted(" ".join(sorted(alt)) for alt in c)) for c, _w in analysis.absent]
+        ] + [" / ".join(spellings(c)) for c, _w in analysis.absent]
         concepts = [c for c, _w in analysis.concepts] + [c for c, _w in analysis.absent]
         plain = concept_coverage(concepts, top_terms) if concepts else 1.0
         guard = self.settings.refuse_min_coverage

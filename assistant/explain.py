@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from assistant.question import spellings
+
 if TYPE_CHECKING:
     from assistant.documents import Chunk, Hit
     from assistant.extractive import Decisions, Unit
@@ -93,7 +95,7 @@ class Explanation:
         # `concept_coverage`; the stems are shown because they are what is compared
         key_words = [
             {
-                "alternatives": sorted(" ".join(sorted(alt)) for alt in concept),
+                "alternatives": spellings(concept),
                 "found": any(alt <= top_terms for alt in concept),
             }
             for concept in concepts

@@ -26,7 +26,7 @@ from assistant.documents import Hit
 from assistant.index import Index, sentence_vectors
 from assistant.question import Analysis
 from assistant.text import content_terms, normalise
-from assistant.units import FEATURES, Unit, chunk_units, featurise
+from assistant.units import FEATURES, LISTY_TYPES, Unit, chunk_units, featurise
 
 __all__ = [
     "AnswerModel",
@@ -276,7 +276,7 @@ def select_units(
             log.note(u, "too short")
         elif u not in eligible:
             log.note(u, "a broken sentence (cut by a line or column break)")
-    listy = analysis.answer_type in ("list", "criteria", "process")
+    listy = analysis.answer_type in LISTY_TYPES
     if not eligible:
         return []
     shown: list[Unit] = []

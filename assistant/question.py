@@ -258,13 +258,14 @@ class Analysis:
     focus: tuple[tuple[Concept, float], ...] = ()
     absent: tuple[tuple[Concept, float], ...] = ()
 
-    @property
-    def total_weight(self) -> float:
-        return sum(w for _, w in self.concepts)
-
     def missing(self, terms: set[str]) -> list[tuple[Concept, float]]:
         """The concepts (with weights) that `terms` do not satisfy."""
         return [(c, w) for c, w in self.concepts if not _satisfied(c, terms)]
+
+
+def spellings(concept: Concept) -> list[str]:
+    """A concept's alternative spellings as stemmed text, for explanations and messages."""
+    return sorted(" ".join(sorted(alt)) for alt in concept)
 
 
 def _satisfied(concept: Concept, terms: set[str]) -> bool:

@@ -17,8 +17,8 @@ from typing import Any
 
 from assistant.documents import Hit
 from assistant.question import Analysis, states, weighted_coverage
-from assistant.text import content_terms
-from assistant.units import Unit
+from assistant.text import passage_terms
+from assistant.units import STRONG_TYPES, Unit
 
 FEATURES = (
     "coverage",  # IDF-weighted share of the question's concepts the top 3 passages state
@@ -33,7 +33,6 @@ FEATURES = (
     "unit_answer",  # the same among units stating the expected clear-form type (else unit_lex)
     "unit_score",  # the best unit's fitted answer score (`AnswerModel.score`), / 10
 )
-_STRONG = frozenset({"duration", "frequency", "date", "number", "money"})
 
 
 @dataclass(frozen=True)
@@ -63,14 +62,14 @@ def refusal_features(
 ) -> dict[str, float]:
     """The question-level evidence signals (see `FEATURES`); `units` are the scored
     candidate units of `hits` (`assistant.extractive.score_units`)."""
-    terms = [set(content_terms(h.chunk.text)) for h in hits[:5]]
+    terms = [passage_terms(h.chunk.text) for h in hits[:5]]
     top3: set[str] = set().union(*terms[:3]) if terms else set()
     per_chunk = [weighted_coverage(analysis.concepts, t) for t in terms]
     best = max(range(len(per_chunk)), key=lambda i: per_chunk[i]) if per_chunk else None
     known = sum(w for _, w in analysis.concepts)
     absent = sum(w for _, w in analysis.absent)
     missing = [w for _, w in analysis.missing(top3)]
-    typed = analysis.answer_type in _STRONG
+    typed = analysis.answer_type in STRONG_TYPES
     found = best is not None and states(analysis.answer_type, hits[best].chunk.text)
     return {
         "coverage": weighted_coverage(analysis.concepts, top3) if analysis.concepts else 1.0,

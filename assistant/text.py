@@ -82,6 +82,16 @@ def stem(word: str) -> str:
     return stemmer.stemWord(word) if stemmer else word.rstrip("s")
 
 
+@lru_cache(maxsize=1024)
+def passage_terms(text: str) -> frozenset[str]:
+    """The set of a passage's content terms, computed once per passage text.
+
+    Unit features, the refusal signals and the refusal rules all read the same few retrieved
+    passages for every question; this keeps them from tokenising each one three times.
+    """
+    return frozenset(content_terms(text))
+
+
 def content_terms(text: str, drop_generic: bool = False) -> list[str]:
     """Stemmed content words in order (stop words removed)."""
     words = _WORD.findall(normalise(text))

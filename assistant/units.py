@@ -21,7 +21,7 @@ import numpy as np
 from assistant.blocks import CELL_SEPARATOR
 from assistant.documents import Hit
 from assistant.question import STATES, Analysis, states, weighted_coverage
-from assistant.text import content_terms, normalise, sentence_spans
+from assistant.text import content_terms, normalise, passage_terms, sentence_spans
 
 # Names and order of the unit features (the fitted weights are keyed by these names).
 FEATURES = (
@@ -46,9 +46,10 @@ FEATURES = (
     "list_item",  # a list item, for a question expecting a list, criteria or a process
 )
 # Answer types whose answers have a clear surface form, and those whose patterns are loose.
-_STRONG_TYPES = frozenset({"duration", "frequency", "date", "number", "money"})
-_SOFT_TYPES = frozenset(STATES) - _STRONG_TYPES
-_LISTY_TYPES = frozenset({"list", "criteria", "process"})
+STRONG_TYPES = frozenset({"duration", "frequency", "date", "number", "money"})
+_SOFT_TYPES = frozenset(STATES) - STRONG_TYPES
+# Answer types answered by a list: the list that answers is shown whole, lead-in included.
+LISTY_TYPES = frozenset({"list", "criteria", "process"})
 _DATE_LINE = re.compile(
     r"^(?:published|updated|last updated|first published|from|applies to|date|effective)\b.{0,60}$",
     re.IGNORECASE,
@@ -137,7 +138,7 @@ def featurise(
 ) -> None:
     """Fill each unit's `features` (see `FEATURES`) in place."""
     q_terms = {t for c, _ in analysis.concepts for alt in c for t in alt}
-    chunk_terms = {n: set(content_terms(h.chunk.text)) for n, h in enumerate(hits, 1)}
+    chunk_terms = {n: passage_terms(h.chunk.text) for n, h in enumerate(hits, 1)}
     context_terms = {
         n: set(content_terms(f"{h.chunk.section} {h.chunk.context}")) for n, h in enumerate(hits, 1)
     }
@@ -148,10 +149,11 @@ def featurise(
     firsts = {}
     for u in units:
         firsts.setdefault(u.source, u.start)
-    listy = analysis.answer_type in _LISTY_TYPES
+    listy = analysis.answer_type in LISTY_TYPES
     kind = analysis.answer_type
-    for u in units:
-        terms = set(content_terms(u.text))
+    unit_terms = [content_terms(u.text) for u in units]
+    for u, term_list in zip(units, unit_terms, strict=True):
+        terms = set(term_list)
         vec = vectors.get(u.key)
         cosine = float(np.dot(vec, qvec)) if vec is not None else 0.0
         lex = weighted_coverage(analysis.concepts, terms)
@@ -169,7 +171,7 @@ def featurise(
             "lex_chunk": weighted_coverage(analysis.concepts, chunk_terms[u.source]),
             "focus": weighted_coverage(analysis.focus, terms) if analysis.focus else lex,
             "novelty": min(len(terms - q_terms), 10) / 10,
-            "type_match": float(kind in _STRONG_TYPES and stated),
+            "type_match": float(kind in STRONG_TYPES and stated),
             "soft_match": float(kind in _SOFT_TYPES and stated),
             "rank": 1.0 / u.source,
             "first": float(firsts[u.source] == u.start),
@@ -187,15 +189,17 @@ def featurise(
     by_cosine = sorted(units, key=lambda u: -u.features["cosine"])
     for r, u in enumerate(by_cosine, 1):
         u.features["cosine_top"] = 1.0 / r
-    bm25 = [_bm25(analysis, content_terms(u.text)) for u in units]
+    bm25 = [_bm25(analysis, term_list) for term_list in unit_terms]
     top = max(bm25) or 1.0
     for u, value in zip(units, bm25, strict=True):
         u.features["bm25"] = value / top
 
 
-# BM25's usual constants (Robertson and Zaragoza); AVG_UNIT_TERMS is the mean content-term count
-# of the suite's candidate units (about 14, from `python -m evals.fit`'s samples), so a unit
-# of typical length is not penalised.
+# BM25's usual constants (Robertson and Zaragoza). AVG_UNIT_TERMS, the length at which a unit is
+# neither favoured nor penalised, was set by hand at 14 content terms and the fitted weights
+# were fitted with it; the suite's dev candidate units (md rendering, top 5 passages) average
+# 7.9 (`content_terms` counted over `candidate_units` of every dev question), so units a
+# little longer than usual are favoured. Changing it means refitting (`python -m evals.fit`).
 _K1, _B, AVG_UNIT_TERMS = 1.2, 0.75, 14.0
 
 
