@@ -28,6 +28,7 @@ from assistant.extractive import (
     rerank,
     score_units,
     select_units,
+    source_blocks,
 )
 from assistant.prompts import format_sources, load_prompt, render
 from assistant.question import Analysis, analyse, spellings
@@ -87,6 +88,9 @@ class Answer:
     closest: list[dict[str, Any]] = field(default_factory=list)
     refusal_reason: str = ""
     retrieved: list[dict[str, Any]] = field(default_factory=list)
+    # the LLM generator whose answer failed verification, when the extractive answer is
+    # shown in its place ("" otherwise); `notice` says so in words
+    fallback: str = ""
 
     def to_dict(self, include_text: bool = False) -> dict[str, Any]:
         data = asdict(self)
@@ -181,17 +185,24 @@ class Assistant:
         weak = self.weak_evidence(analysis, result, units, explain)
         t0 = time.perf_counter()
         draft = ""
-        if not weak and name == "extractive":
-            hits, draft, shortened = self._extractive(analysis, hits, units, explain=explain)
+        fallback = ""
+        if not weak:
+            # the passage holding the best unit is cited first, by every generator
+            hits, units = rerank(hits, units, self.model.rerank)
             if explain is not None:
                 explain.record_rerank(hits)
+        if not weak and name == "extractive":
+            draft, shortened = self._extractive(analysis, units, explain=explain)
             notice = " ".join(part for part in (notice, shortened) if part)
             for sentence in re.split(r"(?<=\])\s+", draft):
                 yield sentence + " "
         sources = {n: hit.chunk for n, hit in enumerate(hits, 1)}
         if not weak and name != "extractive":
-            # small local models handle a few passages far better than many
-            sources = dict(list(sources.items())[: self.settings.llm_sources])
+            # small local models handle a few passages far better than many, and whole blocks
+            # (not passages cut at a character count) are what a claim is checked against
+            sources = source_blocks(
+                hits, units, self.settings.llm_sources, self.settings.llm_source_chars
+            )
             chunks: list[str] = []
             for delta in self._llm_stream(name, text, query, sources):
                 chunks.append(delta)
@@ -202,12 +213,27 @@ class Assistant:
         # no draft, nothing to verify: don't load the embedder for it (bm25 mode never did)
         verifier = self._verifier(with_encoder=bool(draft))
         checked = verifier.check(draft, sources) if draft else []
+        given = list(sources)
+        if not weak and name != "extractive" and not any(c.supported for c in checked):
+            # the model's answer failed verification: show the verified extractive answer
+            fallback = name
+            if explain is not None:
+                explain.record_fallback(name, checked, sources, verifier)
+            draft, shortened = self._extractive(analysis, units, explain=explain)
+            sources = {n: hit.chunk for n, hit in enumerate(hits, 1)}
+            checked = verifier.check(draft, sources) if draft else []
+            notice = " ".join(
+                part
+                for part in (notice, _fallback_notice(name) if draft else "", shortened)
+                if part
+            )
         timings["verify"] = _ms(t0)
-        answer = self._assemble(text, name, query, notice, hits, checked, weak)
+        answer = self._assemble(text, name, query, notice, hits, sources, checked, weak)
+        answer.fallback = fallback
         timings["total"] = _ms(started)
         answer.timings_ms = {key: round(value, 1) for key, value in timings.items()}
         if explain is not None:
-            explain.record_generation(name, [] if weak else sources, ran=not weak)
+            explain.record_generation(name, [] if weak else given, ran=not weak)
             explain.record_verification(checked, sources, verifier)
             shown = [sentence.citations for sentence in answer.sentences]
             explain.record_outcome(answer.refused, answer.refusal_reason, weak, shown)
@@ -223,7 +249,7 @@ class Assistant:
     ) -> str:
         """Why the passages do not answer the question, or "" when they may.
 
-        Two rules, tried in order: an off-topic guard (under `refuse_min_coverage` of the
+        Two rules, tried in order: an off-topic guard (under `refusal.min_coverage` of the
         question's key words in the top three passages), then the fitted refusal model
         (`assistant.refusal`), which turns question-level signals - the IDF-weighted share of
         the question the passages state, words no passage contains, dense similarity, whether
@@ -248,7 +274,8 @@ class Assistant:
         ] + [" / ".join(spellings(c)) for c, _w in analysis.absent]
         concepts = [c for c, _w in analysis.concepts] + [c for c, _w in analysis.absent]
         plain = concept_coverage(concepts, top_terms) if concepts else 1.0
-        guard = self.settings.refuse_min_coverage
+        guard = self.settings.refusal.min_coverage
+        few_dense = self.settings.refusal.few_terms_dense
         detail = f"evidence {p:.2f} < {self.refusal.threshold:.2f}"
         if lacking:
             detail += f"; not in the passages: {', '.join(lacking[:4])}"
@@ -265,8 +292,8 @@ class Assistant:
             (
                 "few_terms",
                 f"≤2 key words ({len(concepts)}), found {plain:.0%} < 100% and similarity "
-                f"{dense:.2f} < {self.settings.refuse_few_terms_dense}",
-                len(concepts) <= 2 and plain < 1.0 and dense < self.settings.refuse_few_terms_dense,
+                f"{dense:.2f} < {few_dense}",
+                len(concepts) <= 2 and plain < 1.0 and dense < few_dense,
                 f"the question's few key words are not all in the passages (found {plain:.0%}, "
                 f"best similarity {dense:.2f})",
             ),
@@ -334,20 +361,14 @@ class Assistant:
         return score_units(analysis, hits, retriever.index, retriever.embedder, self.model)
 
     def _extractive(
-        self,
-        analysis: Analysis,
-        hits: list[Hit],
-        units: list[Unit],
-        explain: Explanation | None = None,
-    ) -> tuple[list[Hit], str, str]:
-        """The passages reordered by their best unit, the extractive draft over them, and a
-        note naming any list shown only in part."""
-        hits, units = rerank(hits, units, self.model.rerank)
+        self, analysis: Analysis, units: list[Unit], explain: Explanation | None = None
+    ) -> tuple[str, str]:
+        """The extractive draft over the (reranked) passages' units, and a note naming any
+        list shown only in part."""
         decisions = Decisions() if explain is not None else None
         shortened: list[tuple[int, int, int]] = []
-        chosen = select_units(
-            analysis, units, self.model, self.settings.max_answer_sentences, decisions, shortened
-        )
+        limit = self.settings.extractive.max_sentences
+        chosen = select_units(analysis, units, self.model, limit, decisions, shortened)
         if explain is not None and decisions is not None:
             explain.record_units(units, chosen, decisions)
         notes = [
@@ -355,7 +376,7 @@ class Assistant:
             "passage has the rest)."
             for _n, shown, total in shortened
         ]
-        return hits, compose(chosen), " ".join(notes)
+        return compose(chosen), " ".join(notes)
 
     def _llm_stream(
         self, name: str, question: str, query: str, sources: dict[int, Chunk]
@@ -378,8 +399,8 @@ class Assistant:
     def _verifier(self, with_encoder: bool = True) -> Verifier:
         encode = self.retriever.embedder.encode if with_encoder else None
         return Verifier(
-            self.settings.support_min_overlap,
-            self.settings.support_min_similarity,
+            self.settings.verify.min_overlap,
+            self.settings.verify.min_similarity,
             encode=encode,
         )
 
@@ -390,6 +411,7 @@ class Assistant:
         query: str,
         notice: str,
         hits: list[Hit],
+        sources: dict[int, Chunk],
         checked: list[CheckedSentence],
         weak: str,
     ) -> Answer:
@@ -404,6 +426,7 @@ class Assistant:
                     if n not in numbers:
                         numbers[n] = len(numbers) + 1
                         hit = hit_by_n[n]
+                        checked_text = sources[n].text  # what the claim was checked against
                         sup = cs.support[n]
                         citations.append(
                             Citation(
@@ -413,9 +436,9 @@ class Assistant:
                                 section=hit.chunk.section,
                                 page=hit.chunk.page,
                                 chunk_id=hit.chunk.chunk_id,
-                                quote=" ".join(hit.chunk.text[sup.start : sup.end].split()),
+                                quote=" ".join(checked_text[sup.start : sup.end].split()),
                                 score=round(float(hit.dense_score or hit.score), 4),
-                                text=hit.chunk.text,
+                                text=checked_text,
                             )
                         )
                     shown.append(numbers[n])
@@ -497,6 +520,13 @@ class Assistant:
             folder.mkdir(parents=True, exist_ok=True)
             with open(folder / "trace.jsonl", "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _fallback_notice(name: str) -> str:
+    return (
+        f"The {name} model's answer could not be checked against the passages, so the "
+        "extractive answer (quoted from them) is shown instead."
+    )
 
 
 def render_answer(sentences: list[Sentence]) -> str:

@@ -247,6 +247,14 @@ def _print_refusal(refusal: dict[str, Any]) -> None:
 
 
 def _print_units(units: list[dict[str, Any]] | None, generation: dict[str, Any]) -> None:
+    fallback = generation.get("fallback")
+    if fallback:
+        failed = len(fallback.get("sentences") or [])
+        out.print(
+            f"\n[bold]Fallback[/]: {escape(str(fallback.get('from')))} wrote {failed} "
+            f"sentence(s), none supported by its cited passage; the extractive answer below "
+            "is shown instead"
+        )
     if units is None:
         given = generation.get("passages_given") or []
         note = f"{generation.get('generator')} wrote the draft from passages {given}"

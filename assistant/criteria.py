@@ -45,20 +45,17 @@ if TYPE_CHECKING:
     from assistant.documents import Chunk
     from assistant.index import Index
     from assistant.retrieve import Retriever
-    from assistant.settings import Settings
+    from assistant.settings import CriteriaConfig, Settings
 
 KINDS = ("quoted_criterion", "expectation", "principle", "statement")
 MIN_QUOTE_CHARS = 40
 MIN_STATEMENT_CHARS = 30
 
-# Calibrated on the seed corpus with MiniLM (the topics of tests/test_criteria.py and
-# evals/questions/modes.yaml): criteria that apply score 0.45-0.85, the other statements of
-# the same documents 0.0-0.37, an unrelated topic ("passport renewal") at most 0.1.
-SCORE_THRESHOLD = 0.42
-SIBLING_MARGIN = 0.25  # list-mates of an item scoring >= threshold + margin come along
-PAIR_MIN_SIMILARITY = 0.25  # an orphan list and an orphan introduction must be this close
+# The cut-offs are `Settings.criteria` (`CriteriaConfig`), calibrated on the seed corpus with
+# MiniLM (the topics of tests/test_criteria.py and evals/questions/modes.yaml): criteria that
+# apply score 0.45-0.85, the other statements of the same documents 0.0-0.37, an unrelated
+# topic ("passport renewal") at most 0.1. The blend's weights, from the same calibration:
 W_DENSE, W_CONTEXT, W_LEXICAL = 0.55, 0.45, 0.45
-MAX_LEXICAL_POOL = 300  # statements outside the retrieved passages that get scored
 
 _INTRO_WORDS = re.compile(
     r"\b(?:expect\w*|criteri(?:a|on)|should|must|principles?|evaluat\w*|descriptors?|"
@@ -524,7 +521,7 @@ def candidates_for(index: Index, embedder: Any) -> list[Candidate]:
     if cached is not None:
         return cached
     found, orphan_intros = _extract(index.chunks)
-    _pair_orphans(found, orphan_intros, embedder)
+    _pair_orphans(found, orphan_intros, embedder, index.settings.criteria.pair_min_similarity)
     with _lock:
         for old in [k for k in _CANDIDATES if k[0] == key[0]]:
             del _CANDIDATES[old]  # one generation per index folder is enough
@@ -533,7 +530,10 @@ def candidates_for(index: Index, embedder: Any) -> list[Candidate]:
 
 
 def _pair_orphans(
-    found: list[Candidate], orphan_intros: list[tuple[Chunk, int, int]], embedder: Any
+    found: list[Candidate],
+    orphan_intros: list[tuple[Chunk, int, int]],
+    embedder: Any,
+    min_similarity: float,
 ) -> None:
     blocks: dict[str, list[Candidate]] = {}
     for cand in found:
@@ -552,7 +552,7 @@ def _pair_orphans(
     used_blocks: set[int] = set()
     used_intros: set[int] = set()
     for sim, b, i in pairs:
-        if sim < PAIR_MIN_SIMILARITY:
+        if sim < min_similarity:
             break
         chunk = orphan_intros[i][0]
         members = blocks[block_ids[b]]
@@ -631,13 +631,14 @@ def find_criteria(
     hit_rank = {h.chunk.chunk_id: h.rank for h in search.hits}
     phrases = _topic_phrases(cleaned, retriever.glossary)
     lexical = [_lexical(phrases, c) for c in candidates]
-    pool = _pool(candidates, hit_rank, lexical)
+    config = settings.criteria
+    pool = _pool(candidates, hit_rank, lexical, config.max_lexical_pool)
     t0 = time.perf_counter()
     scores, reasons = _score(cleaned, candidates, pool, lexical, embedder)
     timings["score"] = _ms(t0)
 
-    chosen = _choose(candidates, scores, k)
-    groups = _group(candidates, chosen, scores, reasons)
+    chosen = _choose(candidates, scores, k, config)
+    groups = _group(candidates, chosen, scores, reasons, config.score_threshold)
     timings["total"] = _ms(started)
     expanded, _ = expand_query(cleaned, retriever.glossary)
     return CriteriaResult(
@@ -650,12 +651,14 @@ def find_criteria(
     )
 
 
-def _pool(candidates: list[Candidate], hit_rank: dict[str, int], lexical: list[float]) -> list[int]:
+def _pool(
+    candidates: list[Candidate], hit_rank: dict[str, int], lexical: list[float], limit: int
+) -> list[int]:
     """Candidates worth scoring: those in retrieved passages, the best lexical matches
     anywhere, and their list-mates (so a list is judged as a whole)."""
     wanted = {i for i, c in enumerate(candidates) if c.chunk_id in hit_rank}
     by_lexical = sorted((i for i, v in enumerate(lexical) if v > 0), key=lambda i: -lexical[i])
-    wanted.update(by_lexical[:MAX_LEXICAL_POOL])
+    wanted.update(by_lexical[:limit])
     blocks = {candidates[i].block for i in wanted if candidates[i].block}
     wanted.update(i for i, c in enumerate(candidates) if c.block and c.block in blocks)
     return sorted(wanted)
@@ -693,11 +696,12 @@ def _score(
     return scores, reasons
 
 
-def _choose(candidates: list[Candidate], scores: dict[int, float], k: int) -> list[int]:
+def _choose(
+    candidates: list[Candidate], scores: dict[int, float], k: int, config: CriteriaConfig
+) -> list[int]:
     """Items above the threshold, best first, with the list-mates of clearly relevant items."""
-    ranked = sorted(
-        (i for i, s in scores.items() if s >= SCORE_THRESHOLD), key=lambda i: -scores[i]
-    )
+    threshold = config.score_threshold
+    ranked = sorted((i for i, s in scores.items() if s >= threshold), key=lambda i: -scores[i])
     chosen: list[int] = []
     blocks: dict[str, list[int]] = {}
     for i, cand in enumerate(candidates):
@@ -710,7 +714,7 @@ def _choose(candidates: list[Candidate], scores: dict[int, float], k: int) -> li
             continue
         chosen.append(i)
         cand = candidates[i]
-        if cand.block and scores[i] >= SCORE_THRESHOLD + SIBLING_MARGIN:
+        if cand.block and scores[i] >= threshold + config.sibling_margin:
             for mate in blocks[cand.block]:
                 if mate not in chosen and len(chosen) < k:
                     chosen.append(mate)
@@ -722,6 +726,7 @@ def _group(
     chosen: list[int],
     scores: dict[int, float],
     reasons: dict[int, list[str]],
+    threshold: float,
 ) -> list[CriteriaGroup]:
     """Group by (document, area); groups ordered by their best item, items in document order."""
     buckets: dict[tuple[str, str], list[int]] = {}
@@ -738,7 +743,7 @@ def _group(
             c = candidates[i]
             n += 1
             why = list(reasons.get(i, []))
-            if scores.get(i, 0.0) < SCORE_THRESHOLD:
+            if scores.get(i, 0.0) < threshold:
                 why.append("listed under the same introduction as a relevant criterion")
             items.append(
                 CriteriaItem(

@@ -251,6 +251,8 @@ def settings_snapshot(settings: Any) -> dict[str, Any]:
             continue
         if isinstance(value, bool | int | float | str):
             snapshot[f.name] = value
+    # each component's typed section (refusal, verify, extractive, criteria), whole
+    snapshot.update(settings.components())
     return snapshot
 
 

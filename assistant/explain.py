@@ -132,6 +132,21 @@ class Explanation:
             "sentences": [verification_row(cs, sources, verifier) for cs in checked],
         }
 
+    def record_fallback(
+        self,
+        generator: str,
+        checked: list[CheckedSentence],
+        sources: dict[int, Chunk],
+        verifier: Verifier,
+    ) -> None:
+        """The LLM draft that failed verification, kept beside the extractive answer shown in
+        its place (so the explanation still says what the model wrote and why it was set aside)."""
+        self.generation["fallback"] = {
+            "from": generator,
+            "reason": "no sentence of its answer was supported by the passage it cited",
+            "sentences": [verification_row(cs, sources, verifier) for cs in checked],
+        }
+
     def record_outcome(self, refused: bool, reason: str, weak: str, shown: list[list[int]]) -> None:
         """The final decision, and the citation numbers each verified sentence is shown with."""
         stage = "evidence" if weak else ("verification" if refused else None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.documents import Hit
+from assistant.documents import Chunk, Hit
 from assistant.index import Index, sentence_vectors
 from assistant.question import Analysis
 from assistant.text import content_terms, normalise
@@ -232,8 +233,10 @@ def _list_of(u: Unit, units: list[Unit]) -> tuple[Unit | None, list[Unit]]:
         return None, []
     items = [x for x in same if x.block == u.block and x.kind == "item"]
     before = [x for x in same if x.start < items[0].start]
-    intro = before[-1] if before and before[-1].kind == "intro" else None
-    return intro, items
+    prev = before[-1] if before else None
+    # a nested list's lead-in is its parent item ("- Hold listening sessions with:")
+    leads = prev is not None and (prev.kind == "intro" or (prev.is_item and prev.is_lead_in))
+    return (prev if leads else None), items
 
 
 def select_units(
@@ -343,6 +346,42 @@ def _order(shown: list[Unit], lead: list[Unit]) -> list[Unit]:
     return sorted(lead, key=lambda u: u.start) + sorted(
         rest, key=lambda u: (order[u.source], u.start)
     )
+
+
+_BLOCK_BREAK = re.compile(r"\n\s*\n")
+
+
+def source_blocks(
+    hits: list[Hit], units: list[Unit], n_sources: int, max_chars: int
+) -> dict[int, Chunk]:
+    """The first `n_sources` passages for an LLM, each cut to its best whole blocks.
+
+    A block (paragraph, list with its items, table) is what a claim can be checked against
+    whole; truncating a passage at a character count cuts a list after its lead-in or a
+    sentence before its number. Blocks join in order of their best unit's score until
+    `max_chars` would be passed (the best block always, however long), and are shown in
+    document order. The verifier checks each claim against exactly this text.
+    """
+    out: dict[int, Chunk] = {}
+    for n, hit in enumerate(hits[:n_sources], 1):
+        text = hit.chunk.text
+        cuts = [0, *(m.end() for m in _BLOCK_BREAK.finditer(text)), len(text)]
+        spans = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1)]
+        best = {b: -math.inf for b in range(len(spans))}
+        for u in units:
+            if u.source == n and u.block in best:
+                best[u.block] = max(best[u.block], u.score)
+        chosen: list[int] = []
+        used = 0
+        for b in sorted(best, key=lambda b: (-best[b], b)):
+            size = len(text[spans[b][0] : spans[b][1]].strip())
+            if chosen and used + size > max_chars:
+                continue
+            chosen.append(b)
+            used += size
+        body = "\n\n".join(text[spans[b][0] : spans[b][1]].strip() for b in sorted(chosen))
+        out[n] = replace(hit.chunk, text=body)
+    return out
 
 
 def compose(units: list[Unit]) -> str:

@@ -309,17 +309,46 @@ def _join_units(lines: list[Line], vocab: _Vocabulary) -> list[Unit]:
     links = _evidence_links(lines, vocab)  # continuation line -> line it continues
     sources = {src: cont for cont, src in links.items()}
     for i, ln in enumerate(lines):
+        text = ln.text
         target = owner[links[i]] if i in links else _continues(i, lines, owner, vocab)
+        if target is None and i and _wrapped_bullet(owner[i - 1], ln):
+            target, text = owner[i - 1], _BULLET_MARK.sub("", text, count=1)
         if target is None:
             target = Unit(page=ln.page)
             units.append(target)
         if i and target is not owner[i - 1] and target.lines and owner[i - 1].lines:
             target.partner, owner[i - 1].partner = owner[i - 1], target
         target.reserved = None
-        _append(target, ln.text, i)
+        _append(target, text, i)
         target.reserved = sources.get(i)
         owner.append(target)
     return units
+
+
+_BULLET_MARK = re.compile(r"^[•●▪◦‣∙·*–—-]\s+")
+_INNER_SENTENCE = re.compile(r"[a-z)][.!?][\"'”’)]* [A-Z]")
+
+
+def _wrapped_bullet(prev: Unit, line: Line) -> bool:
+    """A bullet that is really the next printed line of a paragraph (an extraction artefact:
+    "- ... the equality, diversity and" / "- inclusion implications ... protected").
+
+    The bullet goes on lower-case from a bulleted line that stopped mid-sentence, and both
+    read as prose - each holds a sentence break inside it. Real list items that start
+    lower-case are phrases ("- each staff network") or at most one of them runs on into a
+    second sentence ("- responsible: ... fair. We will ..."), and stay items.
+    """
+    text = line.text
+    if line.gap or not _BULLET_MARK.match(text) or not prev.lines:
+        return False
+    first, last = prev.lines[0], prev.last
+    body = _BULLET_MARK.sub("", text, count=1)
+    return (
+        bool(_BULLET_MARK.match(first))
+        and body[:1].islower()
+        and not _TERMINAL.search(last)
+        and bool(_INNER_SENTENCE.search(last) and _INNER_SENTENCE.search(body))
+    )
 
 
 def _append(unit: Unit, text: str, index: int) -> None:

@@ -339,8 +339,8 @@ def psed_matrix(
     numbers: dict[str, int] = {}
     out: list[PsedRow] = []
     verifier = Verifier(
-        settings.support_min_overlap,
-        settings.support_min_similarity,
+        settings.verify.min_overlap,
+        settings.verify.min_similarity,
         encode=retriever.embedder.encode,
     )
     timings = {"retrieve": 0.0, "scan": 0.0}

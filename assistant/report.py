@@ -194,8 +194,25 @@ def _config_lines(config: dict[str, Any]) -> list[tuple[str, str]]:
         ("Mode", "retrieval only" if config.get("retrieval_only") else "full answers"),
         ("Question sets", sets),
         ("Index", index_text),
+        ("Components", _components_text(config)),
         ("Run at", str(config.get("timestamp"))),
     ]
+
+
+def _components_text(config: dict[str, Any]) -> str:
+    """Each component section's numbers ("refusal min_coverage 0.34, ...") and the answer
+    model's fit date, so a report says which numbers produced it."""
+    settings = config.get("settings", {}) or {}
+    parts = [
+        f"{name}: " + ", ".join(f"{k} {v}" for k, v in values.items())
+        for name, values in settings.items()
+        if isinstance(values, dict)
+    ]
+    model = config.get("answer_model") or {}
+    fitted = (model.get("provenance") or {}).get("fitted")
+    if fitted:
+        parts.append(f"answer model fitted {fitted} (weights in report.json)")
+    return "; ".join(parts) or "-"
 
 
 # ----------------------------------------------------------------------------- markdown

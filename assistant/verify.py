@@ -3,7 +3,7 @@
 Used for every generator, so a small model's invented filler cannot pass as cited. Support is
 judged on content words (stemmed, stop words removed) against the best window of one or two
 sentences of the cited passage, with embedding similarity as a second opinion for paraphrases.
-Thresholds live in settings (`support_min_overlap`, `support_min_similarity`).
+Thresholds live in settings (`Settings.verify`: `min_overlap`, `min_similarity`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Measure the off-topic refusal guard (`Settings.refuse_min_coverage`) on the seed sets and the
+"""Measure the off-topic refusal guard (`Settings.refusal.min_coverage`) on the seed sets and the
 suite's dev split: for each threshold, the share of answerable questions it refuses (false
 refusals) and of out-of-scope ones it refuses.
 

@@ -141,7 +141,7 @@ def test_refused_question_names_the_rule_that_fired(assistant: Assistant):
     assert refusal["fired"] == "min_coverage"  # nothing about passports in the documents
     assert refusal["reason"] == answer.refusal_reason
     assert [r["rule"] for r in refusal["rules"] if r["fired"]] == ["min_coverage"]
-    assert refusal["signals"]["key_word_coverage"] < assistant.settings.refuse_min_coverage
+    assert refusal["signals"]["key_word_coverage"] < assistant.settings.refusal.min_coverage
     assert refusal["key_words"] and not all(w["found"] for w in refusal["key_words"])
     assert 0.0 <= refusal["signals"]["dense"] < 1.0
     assert len(refusal["signals"]["passages_checked"]) == 3
@@ -160,23 +160,24 @@ def test_followup_explanation_shows_the_rewrite(assistant: Assistant):
 def test_llm_generator_has_no_units_but_verification(
     assistant: Assistant, monkeypatch: pytest.MonkeyPatch
 ):
-    """An LLM's draft (faked here) is verified like any other; a made-up one is refused."""
+    """An LLM's draft (faked here) is verified like any other; a made-up one is set aside for
+    the extractive answer, and the explanation keeps both."""
 
     def fake_llm(self: Assistant, name: str, question: str, query: str, sources: dict) -> Any:
         yield "The moon is made of green cheese and inspectors eat it daily [1]."
 
     monkeypatch.setattr(Assistant, "_llm_stream", fake_llm)
     answer, why = explained(assistant, PSED_AIMS, generator="local")
-    assert answer.refused and "units" not in why and why["passages"]
-    assert why["generation"] == {
-        "generator": "local",
-        "ran": True,
-        "passages_given": list(range(1, assistant.settings.llm_sources + 1)),
-    }
-    (row,) = why["verification"]["sentences"]
+    assert not answer.refused and answer.fallback == "local" and why["passages"]
+    assert why["generation"]["generator"] == "local" and why["generation"]["ran"] is True
+    given = why["generation"]["passages_given"]
+    assert given == list(range(1, assistant.settings.llm_sources + 1))
+    (row,) = why["generation"]["fallback"]["sentences"]
     assert row["supported"] is False and row["reason"] == "not supported by the cited passage"
     assert row["cited"][0]["passage"] == 1 and row["cited"][0]["supports"] is False
-    assert why["refusal"]["stage"] == "verification" and why["refusal"]["fired"] is None
+    assert why["units"]  # the extractive selection that replaced it is explained too
+    assert all(r["supported"] for r in why["verification"]["sentences"])
+    assert why["refusal"]["refused"] is False
 
 
 # ----------------------------------------------------------------------------- selector reasons

@@ -296,3 +296,14 @@ def test_line_starting_with_a_number_continues_the_sentence(tmp_path: Path) -> N
         "The median time from a request to the adjustment being in place "
         "was nineteen working days, down from 34 working days a year before.",
     ) in units(load_text(tmp_path, text))
+
+
+def test_bullets_that_are_wrapped_prose_join_into_one_item() -> None:
+    """The seed EDI statement prints one paragraph as three "- " lines, each cut mid-sentence:
+    they are one run of prose, not three list items (lower-case phrases stay items, see
+    test_seed_news_paragraphs_and_lists)."""
+    items = [it.text for b in load(EDI) if b.kind == "list" for it in b.items]
+    joined = next(t for t in items if t.startswith("We are publishing this statement"))
+    assert "the equality, diversity and inclusion implications prior to consultation" in joined
+    assert "from those with protected characteristics and those who" in joined
+    assert not any(t.startswith(("inclusion implications", "characteristics and")) for t in items)

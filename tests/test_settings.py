@@ -154,3 +154,54 @@ def test_with_overrides_coerces_and_validates(tmp_path: Path) -> None:
         s.with_overrides(k=101)
     with pytest.raises(SettingsError, match="unknown setting"):
         s.with_overrides(colour="blue")
+
+
+# ----------------------------------------------------------------------------- component sections
+def test_component_sections_from_toml_env_and_overrides(tmp_path: Path) -> None:
+    write_toml(
+        tmp_path / "assistant.toml",
+        "k = 4\n[refusal]\nmin_coverage = 0.3\n[verify]\nmin_overlap = 0.4\n"
+        "[criteria]\nscore_threshold = 0.5\n[extractive]\nmax_sentences = 6\n",
+    )
+    s = load_settings(root=tmp_path, environ={})
+    assert s.k == 4
+    assert s.refusal.min_coverage == 0.3 and s.refusal.few_terms_dense == 0.6  # rest default
+    assert s.verify.min_overlap == 0.4 and s.criteria.score_threshold == 0.5
+    assert s.extractive.max_sentences == 6
+    # the environment beats TOML, one key of a section at a time
+    s = load_settings(
+        root=tmp_path, environ={"ASSISTANT_REFUSAL__FEW_TERMS_DENSE": "0.5"}
+    )
+    assert (s.refusal.min_coverage, s.refusal.few_terms_dense) == (0.3, 0.5)
+    # an override changes only the keys it names
+    t = s.with_overrides(refusal={"min_coverage": 0.2})
+    assert (t.refusal.min_coverage, t.refusal.few_terms_dense) == (0.2, 0.5)
+    assert s.refusal.min_coverage == 0.3  # the original is untouched
+    assert t.components()["refusal"] == {"min_coverage": 0.2, "few_terms_dense": 0.5}
+    assert set(t.components()) == {"extractive", "refusal", "verify", "criteria"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[refusal]\nmin_coverag = 0.3\n", "unknown setting refusal.min_coverag"),
+        ("[refusal]\nmin_coverage = 'high'\n", "refusal.min_coverage"),
+        ("[verify]\nmin_similarity = 1.5\n", "verify.min_similarity must be between 0 and 1"),
+        ("[extractive]\nmax_sentences = 0\n", "extractive.max_sentences must be at least 1"),
+        ("refusal = 3\n", "should be a table"),
+    ],
+)
+def test_bad_component_values_name_the_key(tmp_path: Path, body: str, message: str) -> None:
+    write_toml(tmp_path / "assistant.toml", body)
+    with pytest.raises(SettingsError, match=message):
+        load_settings(root=tmp_path, environ={})
+
+
+def test_component_values_reach_the_components(tmp_path: Path) -> None:
+    """The sections are what the code reads: the eval snapshot records them whole."""
+    from assistant.eval_runner import settings_snapshot
+
+    s = load_settings(root=tmp_path, environ={}).with_overrides(verify={"min_overlap": 0.45})
+    snap = settings_snapshot(s)
+    assert snap["verify"]["min_overlap"] == 0.45
+    assert snap["refusal"]["min_coverage"] == s.refusal.min_coverage

@@ -1,0 +1,62 @@
+"""Candidate units: neighbour features and lists shown with their lead-in (nested lists too)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assistant.documents import Chunk, Hit
+from assistant.extractive import _group, _list_of
+from assistant.question import analyse
+from assistant.units import FEATURES, chunk_units, feature_vector, featurise
+
+NESTED = (
+    "We will start work on the next objectives. The steps are:\n\n"
+    "- Review what the current objectives achieved.\n"
+    "- Hold listening sessions with:\n\n"
+    "- each staff network\n"
+    "- people who use our services\n\n"
+    "- Publish draft objectives for comment.\n\n"
+    "Time limits in this procedure are in working days. A working day is any weekday that "
+    "is not a bank holiday."
+)
+
+
+def _units(question: str, text: str = NESTED):
+    chunk = Chunk("d:1", "d", text, "Doc", "other", "Plans", None, 0, len(text))
+    hit = Hit(chunk, 1.0, 1)
+    units = chunk_units(1, hit)
+    featurise(units, [hit], analyse(question), {}, np.zeros(384, dtype=np.float32))
+    return units
+
+
+def test_nested_list_is_led_in_by_its_parent_item():
+    units = _units("Who will the listening sessions be held with?")
+    network = next(u for u in units if u.text == "each staff network")
+    intro, items = _list_of(network, units)
+    assert intro is not None and intro.text == "Hold listening sessions with:"
+    assert [u.text for u in items] == ["each staff network", "people who use our services"]
+    group, total = _group(network, units, max_items=8)
+    assert group[0] is intro and total == 2
+
+
+def test_top_level_list_keeps_its_own_lead_in():
+    units = _units("What are the steps?")
+    review = next(u for u in units if u.text.startswith("Review"))
+    intro, items = _list_of(review, units)
+    assert intro is not None and intro.text.endswith("The steps are:")
+    assert items[0] is review and "Hold listening sessions with:" in [u.text for u in items]
+
+
+def test_neighbour_features_read_the_unit_before():
+    units = _units("What are the time limits in working days?")
+    restates = next(u for u in units if u.text.startswith("Time limits"))
+    answer = next(u for u in units if u.text.startswith("A working day"))
+    assert restates.features["lex"] > answer.features["lex"]
+    assert answer.features["prev_lex"] == restates.features["lex"]
+    assert answer.features["prev_gain"] == restates.features["lex"] - answer.features["lex"]
+    assert answer.features["after_best"] == 1.0 and restates.features["after_best"] == 0.0
+    assert answer.features["prev_same_block"] == 1.0
+    first = min(units, key=lambda u: u.start)
+    assert first.features["prev_lex"] == 0.0 and first.features["prev_same_block"] == 0.0
+    for u in units:
+        assert len(feature_vector(u)) == len(FEATURES)  # every feature filled for every unit
