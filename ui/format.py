@@ -272,6 +272,17 @@ def _why_unit(u: Mapping[str, Any]) -> str:
 
 
 def _why_units(units: Sequence[Mapping[str, Any]] | None, generation: Mapping[str, Any]) -> str:
+    fallback = generation.get("fallback")
+    note = (
+        f'<p class="why-p">The {esc(fallback.get("from", ""))} model\'s answer had no '
+        "sentence supported by its cited passage, so the extractive answer is shown.</p>"
+        if fallback
+        else ""
+    )
+    return note + _why_unit_list(units, generation)
+
+
+def _why_unit_list(units: Sequence[Mapping[str, Any]] | None, generation: Mapping[str, Any]) -> str:
     if units is None:
         if not generation.get("ran"):
             return '<p class="why-p">Not generated: the answer was refused first.</p>'
