@@ -173,6 +173,11 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             if "auth" not in kwargs:
                 kwargs["auth"] = resolve_auth(settings)
             check_exposure(str(kwargs["server_name"]), kwargs["auth"], insecure)
+            # same-origin only, security headers, sign-in rate limit (ui/security.py)
+            from ui.security import policy_from_settings, secured_app
+
+            policy = policy_from_settings(settings, str(kwargs["server_name"]), kwargs["head"])
+            kwargs.setdefault("_app", secured_app(policy, debug=bool(kwargs.get("debug"))))
             return super().launch(*args, **kwargs)
 
     private: dict[str, Any] = {"api_visibility": "private"}
