@@ -541,7 +541,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
         )
 
         library_outputs = [docs_table, doc_filter, delete_pick]
-        files.upload(warn_unsupported, files, None, queue=False, **private)
+        files.upload(warn_unsupported, files, None, **private)  # queued: toasts need it
         add_btn.click(
             upload,
             files,
