@@ -185,6 +185,19 @@ def test_security_headers_on_every_response(served: Served) -> None:
     assert page.text.count("<script") == page.text.count(f'<script nonce="{nonce}"') > 0
     again = httpx.get(f"{served.url}/").headers["content-security-policy"]
     assert nonce not in again  # fresh per response
+    # other HTML on this origin gets no nonce, so its scripts stay off (Gradio serves uploads
+    # as attachments today; this holds even if one is ever served as text/html)
+    with httpx.Client(timeout=30) as client:
+        served.login(client)
+        evil = b"<html><script>alert(document.cookie)</script></html>"
+        up = client.post(
+            f"{served.url}/gradio_api/upload", files={"files": ("page.html", evil, "text/html")}
+        )
+        (stored,) = up.json()
+        back = client.get(f"{served.url}/gradio_api/file={stored}")
+    assert back.status_code == 200 and b"alert(document.cookie)" in back.content
+    assert b"nonce" not in back.content
+    assert "'nonce-" not in back.headers["content-security-policy"]
 
 
 # ----------------------------------------------------------------------------- sign-in
@@ -333,9 +346,22 @@ def test_other_local_page_cannot_act_for_a_signed_in_browser(
         app_page.locator("#send").click()
         app_page.wait_for_selector("#chatbot .answer-meta", timeout=90_000)
         app_page.wait_for_selector("#sources-panel .src-card", timeout=30_000)
+        app_page.get_by_role("tab", name="Documents").click()
+        app_page.locator("#docs-table").get_by_text(EDI_ID).first.wait_for()
+        for tab in ("Criteria", "PSED obligations", "Chat"):
+            app_page.get_by_role("tab", name=tab).click()
+        app_page.locator("#question textarea").wait_for()
         violations = app_page.evaluate("window.__csp")
         csp_console = [m for m in console if "Content Security Policy" in m]
         assert not violations and not csp_console, (violations, csp_console)
+        # what the CSP is for: markup that slips into the page cannot run script
+        app_page.evaluate(
+            "() => { const d = document.createElement('div');"
+            " d.innerHTML = '<img src=x onerror=\"window.__ran = 1\">';"
+            " document.body.appendChild(d); }"
+        )
+        app_page.wait_for_function("window.__csp.length > 0")
+        assert app_page.evaluate("window.__ran") is None
 
         assert any(d.doc_id == EDI_ID for d in list_documents(served.settings))
         fn_index, trigger = _delete_handler(served.demo)

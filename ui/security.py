@@ -47,6 +47,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PAGE_PATHS = frozenset({"/", ""})  # where Gradio serves the app's page (no multipage routes)
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _SCRIPT_TAG = re.compile(rb"<script(?=[\s>])", re.IGNORECASE)
@@ -347,7 +348,16 @@ class SecurityMiddleware:
         if scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/login"):
             await self._login(scope, receive, send)
             return
-        await self.app(scope, receive, self._sender(send))
+        await self.app(scope, receive, self._sender(send, page=self._is_page(scope)))
+
+    @staticmethod
+    def _is_page(scope: Scope) -> bool:
+        """The app's own page (GET /): the only HTML whose scripts get this response's nonce.
+
+        Any other HTML (an uploaded .html served by the file route) keeps the CSP without a
+        nonce, so its inline scripts cannot run on this origin.
+        """
+        return scope.get("method") == "GET" and scope.get("path") in PAGE_PATHS
 
     # ------------------------------------------------------------------ checks
     def refusal(self, scope: Scope) -> str | None:
@@ -388,7 +398,7 @@ class SecurityMiddleware:
             )
             return
         status: list[int] = []
-        inner = self._sender(send)
+        inner = self._sender(send, page=False)
 
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -413,8 +423,8 @@ class SecurityMiddleware:
         kept.append((b"content-security-policy", csp.encode()))
         return kept
 
-    def _sender(self, send: Send) -> Send:
-        """A `send` that adds the headers, and buffers HTML pages to put nonces on scripts."""
+    def _sender(self, send: Send, page: bool) -> Send:
+        """A `send` that adds the headers; for the app's `page`, nonces on its scripts."""
         pending: dict[str, Any] = {}
         chunks: list[bytes] = []
 
@@ -422,7 +432,7 @@ class SecurityMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
                 ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-                if ctype.lower().startswith(b"text/html"):
+                if page and ctype.lower().startswith(b"text/html"):
                     pending["start"] = message
                     return
                 message["headers"] = self._headers(headers, self.policy.csp())
