@@ -274,6 +274,12 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             report, refused = service.upload(files, progress=report_progress)
         except (IndexProblem, LibraryError) as exc:
             raise gr.Error(toast_text(exc), print_exception=False) from exc
+        except Exception as exc:  # unexpected: logged, and shown as text (it may name a file)
+            log.exception("upload failed")
+            raise gr.Error(
+                toast_text(f"The upload failed ({type(exc).__name__}: {exc})"),
+                print_exception=False,
+            ) from exc
         html = fmt.build_report_html(asdict(report) if report else None, refused)
         return (html, *refresh_library(), None)
 
@@ -296,6 +302,11 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             report = service.delete(doc_id or "")
         except (IndexProblem, LibraryError) as exc:
             raise gr.Error(toast_text(exc), print_exception=False) from exc
+        except Exception as exc:  # unexpected: logged, and shown as text (it names a document)
+            log.exception("deleting %r failed", doc_id)
+            raise gr.Error(
+                toast_text(f"Deleting failed ({type(exc).__name__}: {exc})"), print_exception=False
+            ) from exc
         return (fmt.build_report_html(asdict(report)), *refresh_library())
 
     def ask(
