@@ -137,8 +137,9 @@ def test_foreign_origins_can_neither_read_nor_call(served: Served) -> None:
 
 def test_unknown_host_header_is_refused_on_a_loopback_server(served: Served) -> None:
     """DNS rebinding: evil.example resolving to 127.0.0.1 must not reach the app."""
-    resp = httpx.get(f"{served.url}/", headers={"Host": f"evil.example:{served.port}"})
-    assert resp.status_code == 403 and "loopback" in resp.json()["detail"]
+    for host in ("evil.example", "127.0.0.1.evil.example", "127.evil.example"):
+        resp = httpx.get(f"{served.url}/", headers={"Host": f"{host}:{served.port}"})
+        assert resp.status_code == 403 and "loopback" in resp.json()["detail"], host
     assert httpx.get(f"http://localhost:{served.port}/").status_code == 200
 
 

@@ -27,6 +27,7 @@ import base64
 import gzip
 import hashlib
 import html
+import ipaddress
 import json
 import re
 import secrets
@@ -48,7 +49,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PAGE_PATHS = frozenset({"/", ""})  # where Gradio serves the app's page (no multipage routes)
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _SCRIPT_TAG = re.compile(rb"<script(?=[\s>])", re.IGNORECASE)
 _INLINE_SCRIPT = re.compile(r"<script(?:\s[^>]*)?>(.*?)</script>", re.IGNORECASE | re.DOTALL)
@@ -142,7 +142,7 @@ def parse_host(host: str, scheme: str) -> tuple[str, int] | None:
         return None
 
 
-def _same_site_and_port(origin: tuple[str, int], host: tuple[str, int], scheme: str) -> bool:
+def _names_this_server(origin: tuple[str, int], host: tuple[str, int], scheme: str) -> bool:
     """Whether an Origin names this server as the request reached it (its Host header).
 
     Behind a TLS proxy the page is https://h while the server sees plain http with Host h,
@@ -154,8 +154,14 @@ def _same_site_and_port(origin: tuple[str, int], host: tuple[str, int], scheme: 
 
 
 def _is_loopback_name(host: str) -> bool:
+    """localhost or a loopback IP literal; a DNS name such as 127.evil.example is not one."""
     host = host.lower().strip("[]")
-    return host in LOOPBACK_NAMES or host.startswith("127.")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 # ----------------------------------------------------------------------------- rate limits
@@ -373,7 +379,7 @@ class SecurityMiddleware:
         origin = _header(scope, b"origin")
         if origin is not None:
             parsed = parse_origin(origin)
-            same = parsed is not None and _same_site_and_port(parsed, host, scheme)
+            same = parsed is not None and _names_this_server(parsed, host, scheme)
             if not same and parsed not in self.policy.extra_origins:
                 return "Cross-origin requests are not allowed."
         elif scope.get("method", "GET") not in SAFE_METHODS:
@@ -408,7 +414,9 @@ class SecurityMiddleware:
         try:
             await self.app(scope, receive, watch)
         finally:
-            self.logins.finish(client, success=bool(status) and status[0] < 300)
+            # 200 signed in (302: the app has no password); 4xx wrong credentials; no response
+            # (a crash) counts as a failure too, so failing requests cannot bypass the limit
+            self.logins.finish(client, success=bool(status) and status[0] < 400)
 
     # ------------------------------------------------------------------ responses
     def _headers(self, raw: Iterable[tuple[bytes, bytes]], csp: str) -> list[tuple[bytes, bytes]]:
