@@ -355,6 +355,25 @@ def test_other_local_page_cannot_act_for_a_signed_in_browser(
         violations = app_page.evaluate("window.__csp")
         csp_console = [m for m in console if "Content Security Policy" in m]
         assert not violations and not csp_console, (violations, csp_console)
+        # feedback from the page: any text is accepted, then the per-client limit says so
+        box = app_page.locator("#feedback-comment textarea")
+        box.evaluate(
+            "(el) => { el.value = 'lone \\ud800 surrogate'; "
+            "el.dispatchEvent(new Event('input', {bubbles: true})); }"
+        )
+        app_page.locator("#thumbs-down").click()
+        status = app_page.locator("#feedback-status")
+        status.get_by_text("Thanks").wait_for()
+        log = served.settings.path(served.settings.feedback_path)
+        record = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])
+        assert record["comment"] == "lone \ufffd surrogate", record["comment"]
+        for _ in range(served.settings.feedback_limit):
+            app_page.locator("#thumbs-up").click()
+            app_page.wait_for_timeout(150)  # one click at a time, as a person clicks
+        toast = app_page.locator("[data-testid=toast-body]", has_text="Too much feedback")
+        toast.first.wait_for()
+        lines = log.read_text(encoding="utf-8").splitlines()
+        assert len(lines) == served.settings.feedback_limit, len(lines)
         # what the CSP is for: markup that slips into the page cannot run script
         app_page.evaluate(
             "() => { const d = document.createElement('div');"
