@@ -152,6 +152,17 @@ def test_allowed_origins_setting_admits_a_listed_proxy_origin(tmp_path: Path) ->
     assert ("assistant.example.org", 443) in policy.extra_origins
     with pytest.raises(ServeError, match="not an origin"):
         policy_from_settings(app_settings(tmp_path, allowed_origins="not a url"), "::1", None)
+    # a running server behind that proxy: the listed origin and host pass, others do not
+    app = Served(
+        app_settings(tmp_path / "proxy", auth="", allowed_origins="https://assistant.example.org")
+    )
+    try:
+        proxied = {"Host": "assistant.example.org", "Origin": "https://assistant.example.org"}
+        assert httpx.get(f"{app.url}/config", headers=proxied).status_code == 200
+        other = {**proxied, "Origin": "https://other.example.org"}
+        assert httpx.get(f"{app.url}/config", headers=other).status_code == 403
+    finally:
+        app.close()
 
 
 # ----------------------------------------------------------------------------- headers
@@ -582,3 +593,23 @@ def test_feedback_accepts_any_text(tmp_path: Path) -> None:
     assert line == record
     assert line["comment"] == "bad \ufffd pair 😀 ok \x00 nul"
     assert line["question"] == "lone \ufffd surrogate"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("login_max_failures", 0),
+        ("login_lockout_s", 0),
+        ("feedback_limit", 0),
+        ("feedback_window_s", -1),
+        ("feedback_max_bytes", 0),
+        ("feedback_backups", -1),
+    ],
+)
+def test_limit_settings_refuse_values_that_switch_them_off(
+    tmp_path: Path, name: str, value: float
+) -> None:
+    from assistant.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=name):
+        make_settings(REPO, tmp_path, tmp_path / "idx", **{name: value})
