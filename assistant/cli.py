@@ -26,12 +26,12 @@ def _settings(config: Path | None = None, **overrides: Any) -> Settings:
     try:
         return load_settings(config_file=config, **overrides)
     except SettingsError as exc:
-        console.print(f"[red]Settings error:[/] {exc}")
+        console.print(f"[red]Settings error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
 
 def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[red]Error:[/] {message}")
+    console.print(f"[red]Error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -108,7 +108,7 @@ def index(
 
         problems = check_index(settings)
         for problem in problems:
-            console.print(f"[red]Problem:[/] {problem}")
+            console.print(f"[red]Problem:[/] {escape(str(problem))}")
         if problems:
             raise typer.Exit(1)
         console.print("Index is consistent: Chroma, BM25, chunk store and manifest agree.")

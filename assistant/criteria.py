@@ -812,7 +812,9 @@ def criteria_command(topic: str, as_json: bool, settings: Settings) -> int:
         print(json.dumps(result.to_dict(), indent=1, ensure_ascii=False))  # never via rich
         return 0
     if not result.groups:
-        out.print(f"No criteria, expectations or principles in the documents match “{topic}”.")
+        out.print(
+            f"No criteria, expectations or principles in the documents match “{escape(topic)}”."
+        )
         return 0
     out.print(f"[bold]Criteria for “{escape(result.topic)}”[/] ({len(result.items)} items)\n")
     for group in result.groups:

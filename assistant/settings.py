@@ -132,6 +132,28 @@ class Settings:
     port: int = 7860
     auth: str = field(default="", repr=False)  # "user:password" or a path to a file holding it
     max_question_chars: int = 2000
+    # Web security (ui/security.py). Origins other than the page's own that may call the app,
+    # comma-separated (e.g. "https://assistant.example.org" behind a TLS proxy that rewrites
+    # Host); empty: same origin only.
+    allowed_origins: str = ""
+    # Sign-in: after this many failed attempts from one address within `login_window_s`, every
+    # attempt (even with the right password) is refused for `login_lockout_s`. Five is more
+    # than a person mistyping needs; with a five-minute lock-out an attacker gets at most five
+    # guesses per five minutes per address (about 1,440 a day instead of thousands a second).
+    login_max_failures: int = 5
+    login_window_s: float = 600.0
+    login_lockout_s: float = 300.0
+    # Feedback log: rotated when it would grow past this size, keeping `feedback_backups` older
+    # files (feedback.jsonl.1 ... .N). A record is at most ~10 KB (2,000-character comment plus
+    # the answer and its quotes), so 5 MB holds hundreds of records and the log never takes
+    # more than (1 + backups) x 5 MB of disk.
+    feedback_max_bytes: int = 5_000_000
+    feedback_backups: int = 3
+    # Feedback from one address: at most `feedback_limit` submissions per `feedback_window_s`.
+    # A reader rates one answer at a time (an answer takes seconds to read); six a minute is
+    # plenty for that and stops a script from filling the log (300 submissions in 7 s before).
+    feedback_limit: int = 6
+    feedback_window_s: float = 60.0
 
     def path(self, value: Path) -> Path:
         """Resolve a configured path against the project root."""
@@ -203,6 +225,14 @@ class Settings:
                 raise SettingsError(f"{name} must be between 0 and 1, not {value}")
         if self.extractive.max_sentences < 1:
             raise SettingsError("extractive.max_sentences must be at least 1")
+        for name in ("login_max_failures", "feedback_limit", "feedback_max_bytes"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1, not {getattr(self, name)}")
+        for name in ("login_window_s", "login_lockout_s", "feedback_window_s"):
+            if not getattr(self, name) > 0:
+                raise SettingsError(f"{name} must be a positive number of seconds")
+        if self.feedback_backups < 0:
+            raise SettingsError(f"feedback_backups cannot be negative ({self.feedback_backups})")
         return self
 
 

@@ -168,7 +168,10 @@ def test_exposure_rules_and_auth_sources(tmp_path: Path) -> None:
 def test_feedback_lines_are_whole_under_concurrency(tmp_path: Path) -> None:
     from ui.service import UIService
 
-    settings = ui_settings(tmp_path, feedback_path=tmp_path / "deep" / "fb.jsonl")
+    # 80 records from one client: well over the per-client rate limit, which is not tested here
+    settings = ui_settings(
+        tmp_path, feedback_path=tmp_path / "deep" / "fb.jsonl", feedback_limit=1000
+    )
     service = UIService(settings, assistant=object())  # type: ignore[arg-type]
     answer = {
         "question": "q?",

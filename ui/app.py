@@ -151,7 +151,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
     from assistant.library import LibraryError
     from assistant.loaders import SUPPORTED_SUFFIXES
     from ui import format as fmt
-    from ui.service import AskError, UIService
+    from ui.security import toast_text
+    from ui.service import AskError, FeedbackLimited, UIService
     from ui.tabs import build_criteria_tab, build_psed_tab
 
     service = UIService(settings, assistant)
@@ -173,6 +174,11 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             if "auth" not in kwargs:
                 kwargs["auth"] = resolve_auth(settings)
             check_exposure(str(kwargs["server_name"]), kwargs["auth"], insecure)
+            # same-origin only, security headers, sign-in rate limit (ui/security.py)
+            from ui.security import policy_from_settings, secured_app
+
+            policy = policy_from_settings(settings, str(kwargs["server_name"]), kwargs["head"])
+            kwargs.setdefault("_app", secured_app(policy, debug=bool(kwargs.get("debug"))))
             return super().launch(*args, **kwargs)
 
     private: dict[str, Any] = {"api_visibility": "private"}
@@ -238,13 +244,18 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
     def new_conversation() -> tuple[Any, ...]:
         return [], [], fmt.sources_panel_html([]), [], [], "", ""
 
-    def give_feedback(records: list[dict[str, Any]], comment: str, rating: str) -> tuple[str, str]:
+    def give_feedback(
+        records: list[dict[str, Any]], comment: str, rating: str, request: gr.Request | None
+    ) -> tuple[str, str]:
         if not records:
             return "Ask a question first; feedback applies to the latest answer.", comment
+        client = getattr(getattr(request, "client", None), "host", None) or "unknown"
         try:
-            service.record_feedback(records[-1]["answer"], rating, comment)
+            service.record_feedback(records[-1]["answer"], rating, comment, client=client)
+        except FeedbackLimited as exc:
+            raise gr.Error(toast_text(exc), print_exception=False) from exc
         except OSError as exc:
-            raise gr.Error(f"Could not save the feedback: {exc}") from exc
+            raise gr.Error(toast_text(f"Could not save the feedback: {exc}")) from exc
         thanks = "👍 Thanks, noted." if rating == "up" else "👎 Thanks, noted, we will look at it."
         return thanks, ""
 
@@ -262,16 +273,40 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
         try:
             report, refused = service.upload(files, progress=report_progress)
         except (IndexProblem, LibraryError) as exc:
-            raise gr.Error(str(exc), print_exception=False) from exc
+            raise gr.Error(toast_text(exc), print_exception=False) from exc
+        except Exception as exc:  # unexpected: logged, and shown as text (it may name a file)
+            log.exception("upload failed")
+            raise gr.Error(
+                toast_text(f"The upload failed ({type(exc).__name__}: {exc})"),
+                print_exception=False,
+            ) from exc
         html = fmt.build_report_html(asdict(report) if report else None, refused)
         return (html, *refresh_library(), None)
+
+    def warn_unsupported(files: list[str] | None) -> None:
+        """Name the chosen files that cannot be added (escaped: a name may hold HTML)."""
+        names = [
+            Path(f).name for f in files or [] if Path(f).suffix.lower() not in SUPPORTED_SUFFIXES
+        ]
+        if names:
+            gr.Warning(
+                toast_text(
+                    f"Not a supported file type: {', '.join(names)}. Only "
+                    f"{' '.join(sorted(SUPPORTED_SUFFIXES))} can be added."
+                )
+            )
 
     def delete(doc_id: str | None, progress: gr.Progress = delete_progress) -> tuple[Any, ...]:
         progress(0, desc="Updating the index")
         try:
             report = service.delete(doc_id or "")
         except (IndexProblem, LibraryError) as exc:
-            raise gr.Error(str(exc), print_exception=False) from exc
+            raise gr.Error(toast_text(exc), print_exception=False) from exc
+        except Exception as exc:  # unexpected: logged, and shown as text (it names a document)
+            log.exception("deleting %r failed", doc_id)
+            raise gr.Error(
+                toast_text(f"Deleting failed ({type(exc).__name__}: {exc})"), print_exception=False
+            ) from exc
         return (fmt.build_report_html(asdict(report)), *refresh_library())
 
     def ask(
@@ -286,7 +321,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
         """
         try:
             return service.ask(question, history_json, generator)
-        except AskError as exc:
+        except AskError as exc:  # API only (no toast): the message stays plain text
             raise gr.Error(str(exc), print_exception=False) from exc
 
     # ------------------------------------------------------------------ layout
@@ -425,7 +460,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                         files = gr.File(
                             label="Add documents (" + " ".join(sorted(SUPPORTED_SUFFIXES)) + ")",
                             file_count="multiple",
-                            file_types=sorted(SUPPORTED_SUFFIXES),
+                            # no file_types: Gradio's own type check puts the file name into
+                            # its toast as HTML; `warn_unsupported` checks with the name escaped
                             elem_id="upload",
                         )
                         add_btn = gr.Button(
@@ -491,20 +527,32 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
         new_chat.click(new_conversation, None, chat_outputs, queue=False, **private)
         # the chatbot's own trash button must forget the conversation too, not just hide it
         chatbot.clear(new_conversation, None, chat_outputs, queue=False, **private)
+
+        def feedback_up(r: Any, c: str, request: gr.Request) -> tuple[str, str]:
+            return give_feedback(r, c, "up", request)
+
+        def feedback_down(r: Any, c: str, request: gr.Request) -> tuple[str, str]:
+            return give_feedback(r, c, "down", request)
+
+        # Gradio passes the request by type hint; `gr` is local here, so give it the class
+        for handler in (feedback_up, feedback_down):
+            handler.__annotations__["request"] = gr.Request
+
         up.click(
-            lambda r, c: give_feedback(r, c, "up"),
+            feedback_up,
             [records_state, comment],
             [feedback_status, comment],
             **private,
         )
         down.click(
-            lambda r, c: give_feedback(r, c, "down"),
+            feedback_down,
             [records_state, comment],
             [feedback_status, comment],
             **private,
         )
 
         library_outputs = [docs_table, doc_filter, delete_pick]
+        files.upload(warn_unsupported, files, None, **private)  # queued: toasts need it
         add_btn.click(
             upload,
             files,

@@ -24,6 +24,7 @@ from assistant.library import DocumentInfo, LibraryError, add_documents, delete_
 from assistant.library import list_documents as library_documents
 from assistant.settings import GENERATORS, Settings
 from ui.format import feedback_record
+from ui.security import SlidingWindowLimiter, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,10 @@ ProgressFn = Callable[[str, int, int, str], None]
 
 class AskError(ValueError):
     """A question could not be answered; the message is meant for the person who asked."""
+
+
+class FeedbackLimited(ValueError):
+    """One client sent more feedback than the rate limit allows; the message says when to retry."""
 
 
 def _generator_unavailable() -> tuple[type[Exception], ...]:
@@ -66,6 +71,9 @@ class UIService:
         self.settings = settings
         self.assistant = assistant or Assistant(settings)
         self._feedback_lock = threading.Lock()
+        self._feedback_limiter = SlidingWindowLimiter(
+            settings.feedback_limit, settings.feedback_window_s
+        )
 
     # ------------------------------------------------------------------ asking
     @staticmethod
@@ -152,17 +160,50 @@ class UIService:
 
     # ------------------------------------------------------------------ feedback
     def record_feedback(
-        self, answer: dict[str, Any], rating: str, comment: str = ""
+        self, answer: dict[str, Any], rating: str, comment: str = "", client: str = "local"
     ) -> dict[str, Any]:
-        """Append one JSON line to the feedback log (folder created; writes serialised)."""
-        record = feedback_record(answer, rating, comment)
+        """Append one JSON line to the feedback log (folder created; writes serialised).
+
+        Per `client` (the browser's address) at most `feedback_limit` records per
+        `feedback_window_s` (FeedbackLimited otherwise, nothing written); any text is accepted
+        (invalid code points become U+FFFD instead of a codec error); the log is rotated
+        before it would pass `feedback_max_bytes`, keeping `feedback_backups` older files.
+        """
+        record = _clean(feedback_record(answer, rating, comment))
+        wait = self._feedback_limiter.hit(client)
+        if wait:
+            raise FeedbackLimited(
+                f"Too much feedback from this address: at most {self.settings.feedback_limit} "
+                f"per {self.settings.feedback_window_s:g} seconds. Try again in "
+                f"{int(wait + 0.999)} seconds."
+            )
         path = self.settings.path(self.settings.feedback_path)
-        line = json.dumps(record, ensure_ascii=False) + "\n"
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         with self._feedback_lock:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "a", encoding="utf-8") as fh:
+            self._rotate_feedback(path, len(line))
+            with open(path, "ab") as fh:
                 fh.write(line)
         return record
+
+    def _rotate_feedback(self, path: Path, incoming: int) -> None:
+        """Shift feedback.jsonl -> .1 -> .2 ... when `incoming` bytes would pass the size cap."""
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return
+        if size == 0 or size + incoming <= self.settings.feedback_max_bytes:
+            return
+        keep = self.settings.feedback_backups
+        if keep == 0:
+            path.unlink()
+            return
+        path.with_name(f"{path.name}.{keep}").unlink(missing_ok=True)
+        for n in range(keep - 1, 0, -1):
+            older = path.with_name(f"{path.name}.{n}")
+            if older.exists():
+                older.replace(path.with_name(f"{path.name}.{n + 1}"))
+        path.replace(path.with_name(f"{path.name}.1"))
 
     # ------------------------------------------------------------------ library
     def documents(self) -> list[DocumentInfo]:
@@ -210,6 +251,17 @@ def _unavailable(generator: str | None, exc: Exception) -> str:
         f"The {generator} generator is not available: {detail}. The “extractive” "
         "generator always works."
     )
+
+
+def _clean(value: Any) -> Any:
+    """`value` with every string's invalid code points replaced (see ui.security.clean_text)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
 
 
 def _sentence(message: str) -> str:
