@@ -205,24 +205,29 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
         panel = fmt.sources_panel_html(records)
         if not question:
             gr.Warning("Type a question first.")
-            yield messages, messages, panel, turns, records, "", gr.update()
+            alert = fmt.live_text("Type a question first.")
+            yield messages, messages, panel, turns, records, "", gr.update(), gr.update(), alert
             return
         messages += [
             {"role": "user", "content": fmt.question_markdown(question)},
             {"role": "assistant", "content": fmt.streaming_markdown("")},
         ]
-        yield messages, messages, panel, turns, records, "", ""
+        # the polite region says once that work started, and then the final answer: announcing
+        # every streamed word would drown a screen reader (the chat log itself stays polite too)
+        busy = fmt.live_text("Searching the documents…")
+        yield messages, messages, panel, turns, records, "", "", busy, ""
         final = None
         for event in service.stream(question, turns, generator, doc_types, doc_ids):
             if event.error:
                 messages[-1] = {"role": "assistant", "content": fmt.error_markdown(event.error)}
-                yield messages, messages, panel, turns, records, "", ""
+                alert = fmt.live_text("Could not answer: " + event.error)
+                yield messages, messages, panel, turns, records, "", "", "", alert
                 return
             if event.answer is not None:
                 final = event.answer
                 break
             messages[-1] = {"role": "assistant", "content": fmt.streaming_markdown(event.partial)}
-            yield messages, messages, panel, turns, records, "", ""
+            yield messages, messages, panel, turns, records, "", "", gr.update(), gr.update()
         if final is None:  # pragma: no cover - the service always ends with an event
             return
         uid = fmt.new_uid()
@@ -233,10 +238,12 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
         ]
         records.append({"uid": uid, "answer": final})
         turns, records = turns[-2 * MAX_KEPT_ANSWERS :], records[-MAX_KEPT_ANSWERS:]
-        yield messages, messages, fmt.sources_panel_html(records), turns, records, "", ""
+        done = fmt.live_text(fmt.spoken_answer(final))
+        panel = fmt.sources_panel_html(records)
+        yield messages, messages, panel, turns, records, "", "", done, ""
 
     def new_conversation() -> tuple[Any, ...]:
-        return [], [], fmt.sources_panel_html([]), [], [], "", ""
+        return [], [], fmt.sources_panel_html([]), [], [], "", "", "", ""
 
     def give_feedback(records: list[dict[str, Any]], comment: str, rating: str) -> tuple[str, str]:
         if not records:
@@ -245,7 +252,11 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             service.record_feedback(records[-1]["answer"], rating, comment)
         except OSError as exc:
             raise gr.Error(f"Could not save the feedback: {exc}") from exc
-        thanks = "👍 Thanks, noted." if rating == "up" else "👎 Thanks, noted, we will look at it."
+        thanks = (
+            "Thanks, noted as helpful."
+            if rating == "up"
+            else "Thanks, noted as not helpful; we will look at it."
+        )
         return thanks, ""
 
     # Gradio finds the progress tracker by its default value; one instance per callback
@@ -299,6 +310,16 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
         turns_state = gr.State([])
         records_state = gr.State([])
 
+        # first stop of the Tab order: straight to the question box (WCAG 2.4.1 bypass blocks)
+        gr.HTML(
+            '<a class="skip-link" href="#question">Skip to the question box</a>',
+            elem_id="skip",
+            padding=False,
+        )
+        # screen-reader announcements (visually hidden; roles set by the page script)
+        answer_live = gr.HTML("", elem_id="answer-live", padding=False)
+        answer_alert = gr.HTML("", elem_id="answer-alert", padding=False)
+
         gr.Markdown(
             "# Inspection Assistant\n"
             "Answers questions about the indexed inspection frameworks and equality guidance. "
@@ -347,10 +368,10 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                         with gr.Row(elem_id="feedback-row", equal_height=True):
                             gr.Markdown("Latest answer:", elem_classes=["examples-group"])
                             up = gr.Button(
-                                "👍 Helpful", size="sm", scale=0, min_width=110, elem_id="thumbs-up"
+                                "Helpful", size="sm", scale=0, min_width=110, elem_id="thumbs-up"
                             )
                             down = gr.Button(
-                                "👎 Not helpful",
+                                "Not helpful",
                                 size="sm",
                                 scale=0,
                                 min_width=130,
@@ -360,7 +381,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                                 label="Feedback comment",
                                 show_label=False,
                                 container=False,
-                                placeholder="Optional comment (send it with 👍 or 👎)",
+                                placeholder="Optional comment (sent with Helpful or Not helpful)",
                                 lines=1,
                                 scale=3,
                                 elem_id="feedback-comment",
@@ -406,7 +427,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                                         )
                                         example_buttons.append((btn, text))
                     with gr.Column(scale=2, min_width=300):
-                        gr.Markdown("### Sources")
+                        gr.Markdown("## Sources", elem_classes=["sources-heading"])
                         sources = gr.HTML(fmt.sources_panel_html([]), elem_id="sources-panel")
 
             with gr.Tab("Documents", id="documents"):
@@ -481,6 +502,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             records_state,
             question,
             feedback_status,
+            answer_live,
+            answer_alert,
         ]
         for trigger in (send.click, question.submit):
             trigger(respond, chat_inputs, chat_outputs, **private)

@@ -353,6 +353,21 @@ def error_markdown(message: str) -> str:
     )
 
 
+def live_text(message: str) -> str:
+    """Text for a screen-reader live region (escaped; the region's role is set by the page)."""
+    return f"<p>{esc(message)}</p>" if message.strip() else ""
+
+
+def spoken_answer(answer: Mapping[str, Any]) -> str:
+    """What the polite live region reads when an answer is ready: the text, markers spoken."""
+    text = " ".join(str(answer.get("answer", "")).split())
+    text = _MARKER.sub(lambda m: f" (source {m.group(1)})", text)
+    if answer.get("refused"):
+        return f"{REFUSAL_HEADING.lstrip('⚠ ')}. {text}"
+    n = len(answer.get("citations") or [])
+    return f"Answer ready, {n} source{'s' if n != 1 else ''}: {text}"
+
+
 def plain_answer_text(answer: Mapping[str, Any]) -> str:
     """What the conversation history keeps of an answer: its text, never the HTML."""
     return str(answer.get("answer", ""))

@@ -108,19 +108,26 @@ def build_psed_tab(gr: Any, settings: Settings, retriever: Any, private: dict) -
     go = gr.Button("Build the PSED coverage matrix", variant="primary", elem_id="psed-go")
     out = gr.HTML("", elem_id="psed-out")
     with gr.Row():
-        csv_file = gr.File(label="CSV", interactive=False)
-        md_file = gr.File(label="Markdown", interactive=False)
+        # download buttons, not gr.File boxes: an empty File box is an unlabelled
+        # aria-label'd div (an axe "serious" violation) and needs a mouse-sized target
+        csv_file = gr.DownloadButton("Download CSV", interactive=False, elem_id="psed-csv")
+        md_file = gr.DownloadButton("Download Markdown", interactive=False, elem_id="psed-md")
 
     def run() -> tuple[str, Any, Any]:
         try:
             matrix = psed_matrix(settings, retriever=retriever)
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-            return f"<p class='error'>Could not build the matrix: {_e(exc)}</p>", None, None
+            off = gr.update(value=None, interactive=False)
+            return f"<p class='error'>Could not build the matrix: {_e(exc)}</p>", off, off
         folder = Path(tempfile.mkdtemp(prefix="psed-"))
         csv_path = folder / "psed-coverage.csv"
         md_path = folder / "psed-coverage.md"
         csv_path.write_text(matrix.to_csv(), encoding="utf-8")
         md_path.write_text(matrix.to_markdown(), encoding="utf-8")
-        return psed_html(matrix.to_dict()), str(csv_path), str(md_path)
+        return (
+            psed_html(matrix.to_dict()),
+            gr.update(value=str(csv_path), interactive=True),
+            gr.update(value=str(md_path), interactive=True),
+        )
 
     go.click(run, [], [out, csv_file, md_file], **private)
