@@ -570,10 +570,21 @@ def launch(
     assistant.retriever.embedder.embed_query("warm up")
     _ = assistant.retriever.index
     demo = create_app(settings, assistant)
+    # quiet: Gradio's own start-up lines include a "set share=True" hint that does not apply to
+    # an offline app; the one line below says where the page is instead
     demo.launch(
         server_name=host,
         server_port=port,
         auth=auth,
         auth_message="Inspection Assistant: sign in to continue." if auth else None,
         insecure=insecure,
+        quiet=True,
+        prevent_thread_lock=True,
     )
+    print(start_line(demo.local_url or f"http://{host}:{port}/"), flush=True)
+    demo.block_thread()
+
+
+def start_line(url: str) -> str:
+    """The single line `assistant serve` prints once the page is up."""
+    return f"Inspection Assistant is ready at {url} (Ctrl+C to stop)"
