@@ -9,9 +9,11 @@ module is cheap and has no side effects.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import logging
 import os
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,6 +149,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
     import gradio as gr
 
     from assistant.documents import DOC_TYPES
+    from assistant.export import ExportError
     from assistant.index import IndexProblem
     from assistant.library import LibraryError
     from assistant.loaders import SUPPORTED_SUFFIXES
@@ -285,6 +288,42 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             raise gr.Error(str(exc), print_exception=False) from exc
         return (fmt.build_report_html(asdict(report)), *refresh_library())
 
+    def export_conversation(records: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
+        """Build the Markdown and DOCX files of this session's answers and show a preview."""
+        try:
+            result = service.export(records or [])
+        except ExportError as exc:
+            raise gr.Error(_sentence(str(exc)), print_exception=False) from exc
+        folder = Path(tempfile.mkdtemp(prefix="export-"))
+        md_path = folder / f"{result.filename}.md"
+        docx_path = folder / f"{result.filename}.docx"
+        md_path.write_text(result.markdown, encoding="utf-8")
+        docx_path.write_bytes(result.docx)
+        return (
+            gr.update(value=str(md_path), interactive=True),
+            gr.update(value=str(docx_path), interactive=True),
+            gr.update(value=result.markdown),
+        )
+
+    def export(conversation_json: str) -> dict[str, Any]:
+        """Export a conversation as Markdown and DOCX.
+
+        `conversation_json` is a JSON list of answer objects as /ask returns them (question,
+        answer, citations, index_generation, answered_at). Returns {"filename": stem,
+        "markdown": text, "docx_base64": the .docx file, base64-encoded}: each question, its
+        answer and its numbered references (title, section, page, quoted passage), with the
+        export date and the index generation(s) the answers came from.
+        """
+        try:
+            result = service.export(conversation_json)
+        except ExportError as exc:
+            raise gr.Error(_sentence(str(exc)), print_exception=False) from exc
+        return {
+            "filename": result.filename,
+            "markdown": result.markdown,
+            "docx_base64": base64.b64encode(result.docx).decode("ascii"),
+        }
+
     def ask(
         question: str, history_json: str = "[]", generator: str = "extractive"
     ) -> dict[str, Any]:
@@ -413,6 +452,30 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                                 min_width=170,
                                 elem_id="new-chat",
                             )
+                        with gr.Row(equal_height=True, elem_id="export-row"):
+                            export_btn = gr.Button(
+                                "Export conversation",
+                                size="sm",
+                                scale=0,
+                                min_width=170,
+                                elem_id="export",
+                            )
+                            export_md = gr.DownloadButton(
+                                "Download Markdown",
+                                size="sm",
+                                scale=0,
+                                min_width=170,
+                                interactive=False,
+                                elem_id="export-md",
+                            )
+                            export_docx = gr.DownloadButton(
+                                "Download Word (DOCX)",
+                                size="sm",
+                                scale=0,
+                                min_width=190,
+                                interactive=False,
+                                elem_id="export-docx",
+                            )
                         example_buttons: list[tuple[Any, str]] = []
                         with gr.Row():
                             for group, items in EXAMPLES.items():
@@ -429,6 +492,11 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                     with gr.Column(scale=2, min_width=300):
                         gr.Markdown("## Sources", elem_classes=["sources-heading"])
                         sources = gr.HTML(fmt.sources_panel_html([]), elem_id="sources-panel")
+                        with gr.Accordion("Export preview", open=True, elem_id="export-box"):
+                            export_preview = gr.Markdown(
+                                "Export the conversation to see its Markdown here.",
+                                elem_id="export-preview",
+                            )
 
             with gr.Tab("Documents", id="documents"):
                 docs_table = gr.Dataframe(
@@ -546,7 +614,15 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
         )
         demo.load(refresh_library, None, library_outputs, **private)
 
+        export_btn.click(
+            export_conversation,
+            records_state,
+            [export_md, export_docx, export_preview],
+            **private,
+        )
+
         gr.api(ask, api_name="ask")
+        gr.api(export, api_name="export")
 
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     return demo
@@ -583,6 +659,12 @@ def launch(
     )
     print(start_line(demo.local_url or f"http://{host}:{port}/"), flush=True)
     demo.block_thread()
+
+
+def _sentence(message: str) -> str:
+    """A library message as a sentence for the page ("the conversation…" -> "The…")."""
+    message = message.strip()
+    return message[:1].upper() + message[1:] if message else "Unknown error"
 
 
 def start_line(url: str) -> str:
