@@ -153,7 +153,9 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
     from assistant.index import IndexProblem
     from assistant.library import LibraryError
     from assistant.loaders import SUPPORTED_SUFFIXES
+    from assistant.source_view import SourceError
     from ui import format as fmt
+    from ui import viewer as viewer_fmt
     from ui.service import AskError, UIService
     from ui.tabs import build_criteria_tab, build_psed_tab
 
@@ -305,6 +307,23 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             gr.update(value=result.markdown),
         )
 
+    def open_viewer(ref: str, records: list[dict[str, Any]]) -> tuple[Any, Any]:
+        """Show the document behind a source card, with a download of the original file."""
+        off = gr.update(value=None, interactive=False, label="Download the original file")
+        try:
+            view, label = service.source(ref, records or [])
+        except SourceError as exc:
+            return viewer_fmt.viewer_error_html(_sentence(str(exc))), off
+        original = Path(view.path)
+        if not original.is_file():
+            return viewer_fmt.viewer_html(view, label), off
+        copy = Path(tempfile.mkdtemp(prefix="source-")) / original.name
+        copy.write_bytes(original.read_bytes())
+        name = original.name if len(original.name) <= 48 else original.name[:47] + "…"
+        return viewer_fmt.viewer_html(view, label), gr.update(
+            value=str(copy), interactive=True, label=f"Download the original file ({name})"
+        )
+
     def export(conversation_json: str) -> dict[str, Any]:
         """Export a conversation as Markdown and DOCX.
 
@@ -420,7 +439,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                                 label="Feedback comment",
                                 show_label=False,
                                 container=False,
-                                placeholder="Optional comment (sent with Helpful or Not helpful)",
+                                placeholder="Optional comment",
                                 lines=1,
                                 scale=3,
                                 elem_id="feedback-comment",
@@ -492,6 +511,20 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                     with gr.Column(scale=2, min_width=300):
                         gr.Markdown("## Sources", elem_classes=["sources-heading"])
                         sources = gr.HTML(fmt.sources_panel_html([]), elem_id="sources-panel")
+                        viewer = gr.HTML(viewer_fmt.EMPTY, elem_id="viewer")
+                        viewer_download = gr.DownloadButton(
+                            "Download the original file",
+                            size="sm",
+                            interactive=False,
+                            elem_id="viewer-download",
+                        )
+                        # driven by the page script when a card's "Open source" is pressed
+                        viewer_ref = gr.Textbox(
+                            label="Source to open", visible="hidden", elem_id="viewer-ref"
+                        )
+                        viewer_open = gr.Button(
+                            "Open the source", visible="hidden", elem_id="viewer-open"
+                        )
                         with gr.Accordion("Export preview", open=True, elem_id="export-box"):
                             export_preview = gr.Markdown(
                                 "Export the conversation to see its Markdown here.",
@@ -614,6 +647,9 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
         )
         demo.load(refresh_library, None, library_outputs, **private)
 
+        viewer_open.click(
+            open_viewer, [viewer_ref, records_state], [viewer, viewer_download], **private
+        )
         export_btn.click(
             export_conversation,
             records_state,

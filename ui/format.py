@@ -449,17 +449,26 @@ def highlight_quote(text: str, quote: str, also: Sequence[str] = ()) -> str:
     return f'{shown}<p class="passage">{"".join(parts)}</p>'
 
 
-def _card(dom_id: str, label: str, item: Mapping[str, Any], body: str, cls: str) -> str:
+def _card(
+    dom_id: str, label: str, item: Mapping[str, Any], body: str, cls: str, ref: str = ""
+) -> str:
+    """One source card; with `ref` ("uid:n") it has an "Open source" button for the viewer."""
     title = esc(item.get("title") or item.get("doc_id") or "Untitled")
     place = _place(item)
     doc_id = esc(item.get("doc_id", ""))
+    opener = ""
+    if ref and item.get("chunk_id"):
+        opener = (
+            f'<button type="button" class="open-src" data-ref="{esc(ref)}" '
+            f'aria-label="Open source {esc(label)} in the viewer: {title}">Open source</button>'
+        )
     return (
         f'<div class="src-card {cls}" id="{dom_id}">'
         f'<div class="src-head"><span class="src-n">{label}</span> '
         f'<span class="src-title">{title}</span></div>'
         + (f'<div class="src-place">{place}</div>' if place else "")
         + f'<div class="src-body">{body}</div>'
-        f'<div class="src-doc">{doc_id}</div></div>'
+        f'<div class="src-foot"><span class="src-doc">{doc_id}</span>{opener}</div></div>'
     )
 
 
@@ -474,7 +483,8 @@ def source_cards_html(answer: Mapping[str, Any], uid: str | None = None) -> str:
     if answer.get("refused"):
         for i, c in enumerate(answer.get("closest") or [], 1):
             body = f'<p class="passage">{esc_passage(str(c.get("text", "")).strip())}</p>'
-            cards.append(_card(card_id(uid, f"c{i}"), f"~{i}", c, body, "closest"))
+            ref = f"{uid}:c{i}"
+            cards.append(_card(card_id(uid, f"c{i}"), f"~{i}", c, body, "closest", ref))
         if not cards:
             return '<div class="src-empty">No passage came close to this question.</div>'
         return '<div class="src-note">Closest passages — they do not answer the question.</div>' + (
@@ -485,7 +495,7 @@ def source_cards_html(answer: Mapping[str, Any], uid: str | None = None) -> str:
         n = int(c.get("n", 0))
         drawn = [str(s.get("text", "")) for s in sentences if n in (s.get("citations") or [])]
         body = highlight_quote(str(c.get("text") or ""), str(c.get("quote") or ""), drawn)
-        cards.append(_card(card_id(uid, n), f"[{n}]", c, body, "cited"))
+        cards.append(_card(card_id(uid, n), f"[{n}]", c, body, "cited", f"{uid}:{n}"))
     if not cards:
         return '<div class="src-empty">This answer has no sources.</div>'
     return "".join(cards)

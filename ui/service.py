@@ -30,6 +30,7 @@ from assistant.index import BuildReport, IndexProblem
 from assistant.library import DocumentInfo, LibraryError, add_documents, delete_document
 from assistant.library import list_documents as library_documents
 from assistant.settings import GENERATORS, Settings
+from assistant.source_view import SourceError, SourceView, open_source
 from ui.format import feedback_record
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     IndexProblem,
     LibraryError,
     ExportError,
+    SourceError,
 )
 ProgressFn = Callable[[str, int, int, str], None]
 
@@ -193,6 +195,27 @@ class UIService:
         turns = turns_from_answers(answers)
         stem = "conversation-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
         return Export(conversation_markdown(turns), conversation_docx(turns), stem)
+
+    # ------------------------------------------------------------------ source viewer
+    def source(self, ref: str, records: Sequence[dict[str, Any]]) -> tuple[SourceView, str]:
+        """The document behind a source card ("uid:n" of one of this session's answers).
+
+        The card's ref is looked up in the session's own answers, so a page can only open
+        passages it was shown; SourceError says why when it cannot be opened.
+        """
+        from ui.viewer import find_citation
+
+        citation = find_citation(records, ref)
+        if citation is None or not citation.get("chunk_id"):
+            raise SourceError("that source is not part of this conversation any more")
+        key = str(ref).partition(":")[2]
+        label = f"[{key}]" if key.isdigit() else f"~{key[1:]}"
+        try:
+            index = self.assistant.retriever.index
+        except (IndexProblem, OSError) as exc:
+            raise SourceError(f"the index cannot be read: {exc}") from exc
+        view = open_source(index, str(citation["chunk_id"]), str(citation.get("quote") or ""))
+        return view, label
 
     # ------------------------------------------------------------------ feedback
     def record_feedback(

@@ -100,6 +100,35 @@ details.why summary { cursor: pointer; color: var(--body-text-color-subdued); }
 .why-units li, .why-checks li { margin: 0 0 3px; }
 .why-dropped { color: var(--body-text-color-subdued); }
 
+.src-foot { display: flex; justify-content: space-between; align-items: center; gap: 8px;
+  margin-top: 6px; }
+.src-foot .src-doc { margin-top: 0; }
+button.open-src, button.viewer-back {
+  font-size: 0.85em; padding: 3px 10px; border-radius: 6px; cursor: pointer;
+  border: 1px solid var(--border-color-primary);
+  background: var(--button-secondary-background-fill);
+  color: var(--body-text-color);
+}
+button.open-src:hover, button.viewer-back:hover {
+  background: var(--button-secondary-background-fill-hover);
+}
+#viewer .viewer { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 10px 12px; margin-top: 10px; }
+.viewer-title { font-size: var(--text-lg); margin: 0 0 2px; }
+.viewer-place { font-size: 0.9em; color: var(--body-text-color-subdued); margin: 0 0 6px; }
+.viewer-actions { margin: 0 0 8px; }
+.viewer-page { margin: 0 0 10px; }
+.viewer-page img { width: 100%; height: auto; border: 1px solid var(--border-color-primary); }
+.viewer-page figcaption { font-size: 0.85em; color: var(--body-text-color-subdued); }
+.viewer-section { font-size: 1em; margin: 8px 0 2px; }
+.viewer-passage { font-size: 0.92em; line-height: 1.45; margin: 0 0 6px; }
+.viewer-passage.cited { border-left: 4px solid #b45309; padding-left: 8px; }
+.viewer-passage mark { background: #fde68a; color: inherit; }
+.dark .viewer-passage mark { background: #854d0e; color: #fff; }
+.viewer-pageno { font-size: 0.8em; color: var(--body-text-color-subdued); }
+.viewer-empty { font-size: 0.9em; color: var(--body-text-color-subdued); padding: 8px 2px; }
+.viewer-warnings { font-size: 0.85em; margin-top: 8px; }
+
 /* ---- accessibility (WCAG 2.2 AA): visible focus at every stop, skip link, screen-reader text */
 *:focus-visible, .src-card:focus {
   outline: 3px solid #1d4ed8 !important; outline-offset: 2px !important;
