@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from assistant.source_view import Passage, SourceView
 from ui import format as fmt
+from ui.viewer import viewer_error_html, viewer_html
 
 UID = "a1234"
 
@@ -192,7 +194,7 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>![p](http://ev
 
 
 def _live_tags(html: str) -> set[str]:
-    return {t.lower() for t in re.findall(r"<\s*([a-zA-Z]+)", html)}
+    return {t.lower() for t in re.findall(r"<\s*([a-zA-Z][a-zA-Z0-9]*)", html)}
 
 
 def test_hostile_text_is_escaped_everywhere() -> None:
@@ -211,8 +213,22 @@ def test_hostile_text_is_escaped_everywhere() -> None:
         fmt.error_markdown(HOSTILE),
         fmt.answer_markdown(_refusal(closest=[{"title": HOSTILE, "text": HOSTILE}]), UID),
         fmt.build_report_html({"added": [HOSTILE], "errors": [HOSTILE]}, [HOSTILE]),
+        viewer_html(
+            SourceView(
+                doc_id=HOSTILE, title=HOSTILE, format="md", path=HOSTILE, chunk_id=HOSTILE,
+                section=HOSTILE, page=None, quote=HOSTILE,
+                passages=[Passage(HOSTILE, HOSTILE, None, HOSTILE, True),
+                          Passage(HOSTILE, HOSTILE, 2, HOSTILE, False)],
+                warnings=[HOSTILE],
+            ),
+            HOSTILE,
+        ),
+        viewer_error_html(HOSTILE),
     ]
     allowed = {
+        "button",  # a source card's "Open source", the viewer's "Back to the answer"
+        "h2",
+        "h3",
         "div",
         "p",
         "a",
