@@ -34,7 +34,7 @@ def criteria_html(result: dict[str, Any]) -> str:
     for group in groups:
         where = _e(group.get("title")) + (f" § {_e(group['section'])}" if group.get("section")
                                             else "")
-        parts.append(f'<section class="criteria-group"><h3>{_e(group.get("label"))}</h3>'
+        parts.append(f'<section class="criteria-group"><h2>{_e(group.get("label"))}</h2>'
                      f'<p class="where">{where}</p>')
         if group.get("context"):
             parts.append(f"<blockquote>{_e(group['context'])}</blockquote>")
