@@ -428,3 +428,84 @@ def test_keyboard_only_journey(app_url: tuple[str, Settings], chromium: Browser)
     finally:
         context.close()
     chromium.assert_offline()
+
+
+# ----------------------------------------------------------------------------- viewer and export
+LANTERN_QUESTION = "When is the water tank of the basement dehumidifier emptied?"
+
+
+def test_source_viewer_on_an_uploaded_pdf_and_the_export(
+    app_url: tuple[str, Settings], chromium: Browser
+) -> None:
+    """Upload a PDF, ask about it, open the citation at its page with the passage highlighted,
+    download the original, then export the conversation and read the DOCX back."""
+    import io
+
+    from docx import Document
+    from playwright.sync_api import expect
+
+    from tests.test_source_view import write_lantern_pdf
+
+    url, settings = app_url
+    pdf = write_lantern_pdf(ARTIFACTS / "lantern-care-plan.pdf")
+    context = chromium.context(accept_downloads=True)
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.get_by_role("tab", name="Documents").click()
+        page.locator("#upload input[type=file]").set_input_files(str(pdf))
+        page.locator("#add-docs").click()
+        expect(page.locator("#library-report")).to_contain_text("Added", timeout=INDEX_TIMEOUT_MS)
+        page.get_by_role("tab", name="Chat").click()
+
+        answer = _ask(page, LANTERN_QUESTION)
+        expect(answer).to_contain_text("Tuesday")
+        card = page.locator("#sources-panel .src-card.cited").filter(has_text="lantern").first
+        card.locator("button.open-src").click()
+        viewer = page.locator("#viewer")
+        expect(viewer.locator(".viewer-place")).to_contain_text("PDF", timeout=30_000)
+        expect(viewer.locator(".viewer-place")).to_contain_text("page 2 of 3")
+        expect(viewer.locator("figure img")).to_be_visible()
+        expect(viewer.locator("figcaption")).to_contain_text("is highlighted")
+        expect(viewer.locator(".viewer-passage.cited mark").first).to_contain_text("Tuesday")
+        viewer.scroll_into_view_if_needed()
+        viewer.screenshot(path=str(ARTIFACTS / "07-source-viewer-pdf.png"))
+        page.screenshot(path=str(ARTIFACTS / "07-source-viewer-pdf-page.png"), full_page=True)
+        with page.expect_download() as info:
+            page.locator("#viewer-download").click()
+        assert Path(info.value.path()).read_bytes() == pdf.read_bytes()
+
+        # two more turns, then export: the preview and the DOCX list every reference
+        _ask(page, PSED_QUESTION)
+        _ask(page, "Who services the boiler, and when?")
+        page.locator("#export").click()
+        preview = page.locator("#export-preview")
+        expect(preview).to_contain_text("References", timeout=30_000)
+        expect(preview).to_contain_text(LANTERN_QUESTION)
+        expect(preview).to_contain_text("Index generation: g")
+        page.locator("#export-box").scroll_into_view_if_needed()
+        page.locator("#export-box").screenshot(path=str(ARTIFACTS / "08-export-preview.png"))
+        with page.expect_download() as info:
+            page.locator("#export-docx").click()
+        doc = Document(io.BytesIO(Path(info.value.path()).read_bytes()))
+        headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+        assert headings[0] == f"1. {LANTERN_QUESTION}" and len(headings) == 3
+        texts = [p.text for p in doc.paragraphs]
+        assert any(t.startswith("1. ") and "page 2" in t for t in texts), texts
+        assert any("Tuesday" in p.text for p in doc.paragraphs if p.style.name == "Quote")
+        # the cards shown for each answer are exactly the exported references
+        shown = page.locator("#sources-panel .src-card.cited .src-title").all_inner_texts()
+        assert shown and all(any(title in t for t in texts) for title in shown)
+        with page.expect_download() as info:
+            page.locator("#export-md").click()
+        assert Path(info.value.path()).read_text("utf-8").startswith("# Inspection Assistant")
+
+        # remove the upload again so later tests see the seed library
+        page.get_by_role("tab", name="Documents").click()
+        page.locator("#delete-pick input").click()
+        page.get_by_role("option", name=re.compile("lantern-care-plan")).click()
+        page.locator("#delete-doc").click()
+        expect(page.locator("#library-report")).to_contain_text("Removed", timeout=INDEX_TIMEOUT_MS)
+    finally:
+        context.close()
+    chromium.assert_offline()
