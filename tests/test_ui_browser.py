@@ -239,8 +239,18 @@ def test_ask_follow_citation_upload_and_stay_offline(
     page.get_by_role("tab", name="Documents").click()
     page.locator("#delete-pick input").click()
     page.get_by_role("option", name=re.compile("zephyr-protocol")).click()
+    # deleting asks first, and Cancel keeps the document
     page.locator("#delete-doc").click()
+    question = page.locator("#delete-question")
+    expect(question).to_contain_text("Delete “Zephyr protocol")
+    expect(question).to_contain_text("cannot be undone")
+    page.locator("#delete-cancel").click()
+    expect(page.locator("#delete-confirm")).to_be_hidden()
+    expect(page.locator("#docs-table")).to_contain_text("zephyr-protocol")
+    page.locator("#delete-doc").click()
+    page.locator("#delete-confirm").click()
     expect(page.locator("#library-report")).to_contain_text("Removed", timeout=INDEX_TIMEOUT_MS)
+    expect(page.locator("#delete-confirm")).to_be_hidden()
     expect(page.locator("#docs-table")).not_to_contain_text("zephyr-protocol")
 
     # nothing the page did left this machine
@@ -456,6 +466,11 @@ def test_source_viewer_on_an_uploaded_pdf_and_the_export(
         page.locator("#upload input[type=file]").set_input_files(str(pdf))
         page.locator("#add-docs").click()
         expect(page.locator("#library-report")).to_contain_text("Added", timeout=INDEX_TIMEOUT_MS)
+        # the Documents table lists its format, pages, chunks, time and warnings
+        row = page.locator("#docs-table [role=row]", has_text="lantern-care-plan")
+        cells = [c.strip() for c in row.locator("[role=gridcell]").all_inner_texts()]
+        assert cells[2:4] == ["PDF", "3"] and int(cells[4]) >= 1, cells
+        assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d", cells[5]) and cells[6] == "none", cells
         page.get_by_role("tab", name="Chat").click()
 
         answer = _ask(page, LANTERN_QUESTION)
@@ -505,6 +520,7 @@ def test_source_viewer_on_an_uploaded_pdf_and_the_export(
         page.locator("#delete-pick input").click()
         page.get_by_role("option", name=re.compile("lantern-care-plan")).click()
         page.locator("#delete-doc").click()
+        page.locator("#delete-confirm").click()
         expect(page.locator("#library-report")).to_contain_text("Removed", timeout=INDEX_TIMEOUT_MS)
     finally:
         context.close()

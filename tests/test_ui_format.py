@@ -316,7 +316,15 @@ def test_document_helpers() -> None:
         )
     ]
     assert fmt.document_rows(docs) == [
-        ["EDI statement", "guidance", 12, "2024-05-01 10:00:00", "edi"]
+        ["EDI statement", "guidance", "", "–", 12, "2024-05-01 10:00:00", "none", "edi"]
+    ]
+    scanned = DocumentInfo(
+        "scan", "Scan", "other", 3, "2024-05-01T10:00:00Z", "/c/scan.pdf", 0, "pdf", 4,
+        ["page 2 has no text layer (scanned?)", "page 3 is empty"],
+    )
+    assert fmt.document_rows([scanned])[0][2:7] == [
+        "PDF", "4", 3, "2024-05-01 10:00:00",
+        "page 2 has no text layer (scanned?); page 3 is empty",
     ]
     assert fmt.document_choices(docs) == [("EDI statement (edi)", "edi")]
     report = {

@@ -282,13 +282,28 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
         html = fmt.build_report_html(asdict(report) if report else None, refused)
         return (html, *refresh_library(), None)
 
+    def confirm_delete(doc_id: str | None) -> tuple[Any, Any]:
+        """First step of a deletion: say what will go and ask; nothing is removed yet."""
+        if not doc_id:
+            raise gr.Error("Choose a document to delete first.", print_exception=False)
+        docs = {d.doc_id: d for d in service.documents()}
+        if doc_id not in docs:
+            raise gr.Error(f"No indexed document with id {doc_id!r}.", print_exception=False)
+        doc = docs[doc_id]
+        text = (
+            f"**Delete “{fmt.esc(doc.title)}” ({fmt.esc(doc.doc_id)})?** Its file is removed "
+            f"from the corpus folder and its {doc.chunks} passages from the index. "
+            "This cannot be undone."
+        )
+        return gr.update(visible=True), gr.update(value=text)
+
     def delete(doc_id: str | None, progress: gr.Progress = delete_progress) -> tuple[Any, ...]:
         progress(0, desc="Updating the index")
         try:
             report = service.delete(doc_id or "")
         except (IndexProblem, LibraryError) as exc:
             raise gr.Error(str(exc), print_exception=False) from exc
-        return (fmt.build_report_html(asdict(report)), *refresh_library())
+        return (fmt.build_report_html(asdict(report)), *refresh_library(), gr.update(visible=False))
 
     def export_conversation(records: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
         """Build the Markdown and DOCX files of this session's answers and show a preview."""
@@ -535,10 +550,10 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                 docs_table = gr.Dataframe(
                     value=fmt.document_rows(docs),
                     headers=fmt.DOCUMENT_HEADERS,
-                    datatype=["str", "str", "number", "str", "str"],
+                    datatype=fmt.DOCUMENT_TYPES,
                     interactive=False,
                     wrap=True,
-                    column_widths=["38%", "10%", "9%", "17%", "26%"],
+                    column_widths=fmt.DOCUMENT_WIDTHS,
                     elem_id="docs-table",
                     label="Indexed documents",
                 )
@@ -561,8 +576,17 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                             elem_id="delete-pick",
                         )
                         delete_btn = gr.Button(
-                            "Delete document", variant="stop", elem_id="delete-doc"
+                            "Delete document…", variant="stop", elem_id="delete-doc"
                         )
+                        # deleting asks first; the question sits right after the button, so
+                        # it is also the next keyboard stop
+                        with gr.Group(visible=False, elem_id="delete-confirm-box") as confirm_box:
+                            confirm_text = gr.Markdown("", elem_id="delete-question")
+                            with gr.Row():
+                                confirm_yes = gr.Button(
+                                    "Yes, delete it", variant="stop", elem_id="delete-confirm"
+                                )
+                                confirm_no = gr.Button("Cancel", elem_id="delete-cancel")
                         gr.Markdown(
                             f"Uploads are limited to {settings.max_file_mb} MB per file. "
                             "Deleting removes the file from the corpus folder and the index."
@@ -638,9 +662,19 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             **private,
         )
         delete_btn.click(
+            confirm_delete, delete_pick, [confirm_box, confirm_text], queue=False, **private
+        )
+        confirm_no.click(
+            lambda: gr.update(visible=False), None, confirm_box, queue=False, **private
+        )
+        # a new pick withdraws a pending question, so "Yes" always means the document named
+        delete_pick.change(
+            lambda: gr.update(visible=False), None, confirm_box, queue=False, **private
+        )
+        confirm_yes.click(
             delete,
             delete_pick,
-            [library_report, *library_outputs],
+            [library_report, *library_outputs, confirm_box],
             concurrency_limit=1,
             concurrency_id="library",
             **private,

@@ -550,7 +550,18 @@ def feedback_record(
 
 
 # ----------------------------------------------------------------------------- documents tab
-DOCUMENT_HEADERS = ["Title", "Type", "Chunks", "Indexed at", "ID"]
+DOCUMENT_HEADERS = [
+    "Title",
+    "Type",
+    "Format",
+    "Pages",
+    "Chunks",
+    "Indexed at",
+    "Ingestion warnings",
+    "ID",
+]
+DOCUMENT_TYPES = ["str", "str", "str", "str", "number", "str", "str", "str"]
+DOCUMENT_WIDTHS = ["25%", "8%", "7%", "6%", "7%", "13%", "18%", "16%"]
 
 
 def _as_dict(item: Any) -> dict[str, Any]:
@@ -567,12 +578,17 @@ def document_rows(documents: Iterable[Any]) -> list[list[Any]]:
     rows = []
     for doc in map(_as_dict, documents):
         indexed = str(doc.get("indexed_at", "")).replace("T", " ")[:19]
+        pages = doc.get("pages")
+        warnings = "; ".join(str(w) for w in doc.get("warnings") or []) or "none"
         rows.append(
             [
                 doc.get("title", ""),
                 doc.get("doc_type", ""),
+                str(doc.get("format") or "").upper(),
+                str(pages) if isinstance(pages, int) else "–",
                 doc.get("chunks", 0),
                 indexed,
+                warnings,
                 doc.get("doc_id", ""),
             ]
         )
