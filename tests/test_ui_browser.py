@@ -323,9 +323,11 @@ def _fill_every_tab(page: Any) -> None:
     page.locator("#criteria-topic textarea").fill("learning culture")
     page.locator("#criteria-go").click()
     expect(page.locator("#criteria-out .cite").first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator("#criteria-docx")).to_be_enabled()
     page.get_by_role("tab", name="PSED obligations").click()
     page.locator("#psed-go").click()
     expect(page.locator("#psed-out table")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator("#psed-docx")).to_be_enabled()
 
 
 def test_axe_finds_no_serious_violation_on_any_tab_light_or_dark(
@@ -405,8 +407,27 @@ def test_keyboard_only_journey(app_url: tuple[str, Settings], chromium: Browser)
         first = _focused(page)
         assert first["tag"] == "A" and first["text"] == "Skip to the question box", first
         assert first["visible"]
+        # every stop of the page, once round, shows where the focus is
+        stops = [first]
+        for _ in range(120):
+            page.keyboard.press("Tab")
+            now = _focused(page)
+            if now["text"] == first["text"] and now["tag"] == "A":
+                break
+            if now["tag"] != "BODY":
+                assert now["visible"], f"no visible focus on {now}"
+                stops.append(now)
+        else:
+            raise AssertionError("the Tab order never came back to the skip link")
+        names = {s["text"] for s in stops}
+        assert {"Chat", "Documents", "Send", "New conversation", "Helpful", "Not helpful",
+                "Export conversation"} <= names, names
         page.keyboard.press("Enter")
         expect(page.locator("#question textarea")).to_be_focused()
+        # an empty question is refused out loud (assertive region), nothing else changes
+        page.keyboard.press("Enter")
+        expect(page.locator("#answer-alert")).to_contain_text("Type a question first")
+        expect(page.locator("#chatbot .answer")).to_have_count(0)
         page.keyboard.type(PSED_QUESTION)
         page.keyboard.press("Enter")
         page.wait_for_function(

@@ -82,6 +82,7 @@ a.cite:hover { text-decoration: underline; }
 .examples-group { font-size: 0.8em; font-weight: 600; color: var(--body-text-color-subdued);
   margin: 0 0 2px; }
 .example-btn { text-align: left !important; justify-content: flex-start !important; }
+.criteria-group h2 { font-size: var(--text-lg); margin: 10px 0 2px; }
 .build-report ul { margin: 2px 0 6px 1.2em; }
 .report-bad b { color: #dc2626; }
 .report-warn b { color: #b45309; }
