@@ -428,6 +428,12 @@ def test_keyboard_only_journey(app_url: tuple[str, Settings], chromium: Browser)
         page.keyboard.press("Enter")
         expect(page.locator("#answer-alert")).to_contain_text("Type a question first")
         expect(page.locator("#chatbot .answer")).to_have_count(0)
+        # so is exporting an empty conversation: Gradio's toast is polite, ours assertive
+        page.locator("#export").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#page-alert")).to_contain_text("nothing to export")
+        expect(page.locator("#page-alert")).to_have_attribute("role", "alert")
+        page.locator("#question textarea").focus()
         page.keyboard.type(PSED_QUESTION)
         page.keyboard.press("Enter")
         page.wait_for_function(

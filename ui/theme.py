@@ -176,8 +176,34 @@ HEAD = """
       if (id === "viewer") el.setAttribute("aria-label", "Source viewer");
     }
   };
-  new MutationObserver(applyRoles).observe(document.documentElement,
-    { childList: true, subtree: true });
+  // Gradio's toasts are polite status messages; errors and warnings are re-said assertively
+  // in a region of our own (created once, never touched by Gradio's rendering)
+  const announceToasts = () => {
+    const toasts = document.querySelectorAll(
+      ".toast-body.error:not([data-announced]), .toast-body.warning:not([data-announced])");
+    for (const toast of toasts) {
+      const text = toast.querySelector("[data-testid=toast-text]");
+      const message = (text ? text.textContent : "").trim();
+      if (!message) continue;  // its text is not rendered yet; the next mutation retries
+      toast.setAttribute("data-announced", "1");
+      const region = alertRegion();
+      if (region) region.textContent = message;
+    }
+  };
+  const alertRegion = () => {  // in the page from the start, so later changes are announced
+    let region = document.getElementById("page-alert");
+    if (!region && document.body) {
+      region = document.createElement("div");
+      region.id = "page-alert";
+      region.className = "sr-only";
+      region.setAttribute("role", "alert");
+      region.setAttribute("aria-live", "assertive");
+      document.body.appendChild(region);
+    }
+    return region;
+  };
+  new MutationObserver(() => { alertRegion(); applyRoles(); announceToasts(); })
+    .observe(document.documentElement, { childList: true, subtree: true });
   const focusQuestion = () => {
     const chatTab = [...document.querySelectorAll("[role=tab]")]
       .find((t) => t.textContent.trim() === "Chat");
