@@ -444,6 +444,7 @@ def test_keyboard_only_journey(app_url: tuple[str, Settings], chromium: Browser)
         live = page.locator("#answer-live")
         expect(live).to_have_attribute("aria-live", "polite")
         expect(live).to_contain_text("Answer ready")
+        expect(page.locator("#chatbot [role=log]")).to_have_attribute("aria-live", "off")
         expect(page.locator("#answer-alert")).to_have_attribute("role", "alert")
         # back up from the question box to the answer's last [n] marker
         cite = _tab_until(page, lambda f: f["tag"] == "A" and "cite" in f["cls"], "Shift+Tab")

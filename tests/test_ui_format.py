@@ -338,3 +338,11 @@ def test_document_helpers() -> None:
     html = fmt.build_report_html(report, ["evil.exe: file type '.exe' is not accepted"])
     assert "Added" in html and "new-doc" in html and "Refused" in html
     assert "evil.exe" in html and "bad.pdf" in html and "2 documents, 30 chunks" in html
+
+
+def test_export_preview_moves_headings_down() -> None:
+    md = "# Title\nExported today  \n\n## 1. Why?\n\n### References\n\n1. **Doc** #5\n"
+    assert fmt.preview_markdown(md) == (
+        "### Title\nExported today  \n\n#### 1. Why?\n\n##### References\n\n1. **Doc** #5\n"
+    )
+    assert fmt.preview_markdown("#nospace") == "#nospace"

@@ -319,7 +319,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
         return (
             gr.update(value=str(md_path), interactive=True),
             gr.update(value=str(docx_path), interactive=True),
-            gr.update(value=result.markdown),
+            gr.update(value=fmt.preview_markdown(result.markdown)),
         )
 
     def open_viewer(ref: str, records: list[dict[str, Any]]) -> tuple[Any, Any]:

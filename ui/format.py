@@ -368,6 +368,18 @@ def spoken_answer(answer: Mapping[str, Any]) -> str:
     return f"Answer ready, {n} source{'s' if n != 1 else ''}: {text}"
 
 
+def preview_markdown(markdown: str, shift: int = 2) -> str:
+    """An export's Markdown for the in-page preview: headings moved `shift` levels down, so the
+    page keeps one top-level heading and a sensible outline (the files keep their own)."""
+    out = []
+    for line in markdown.splitlines():
+        level = len(line) - len(line.lstrip("#"))
+        if 0 < level and line[level : level + 1] == " ":
+            line = "#" * min(6, level + shift) + line[level:]
+        out.append(line)
+    return "\n".join(out) + ("\n" if markdown.endswith("\n") else "")
+
+
 def plain_answer_text(answer: Mapping[str, Any]) -> str:
     """What the conversation history keeps of an answer: its text, never the HTML."""
     return str(answer.get("answer", ""))

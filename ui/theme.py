@@ -168,6 +168,9 @@ HEAD = """
     "viewer": ["region", null],
   };
   const applyRoles = () => {
+    // the chat log would read every streamed word; #answer-live says the answer once instead
+    const log = document.querySelector("#chatbot [role=log]");
+    if (log && log.getAttribute("aria-live") !== "off") log.setAttribute("aria-live", "off");
     for (const [id, [role, live]] of Object.entries(roles)) {
       const el = document.getElementById(id);
       if (!el || el.getAttribute("role") === role) continue;
