@@ -171,6 +171,8 @@ HEAD = """
     // the chat log would read every streamed word; #answer-live says the answer once instead
     const log = document.querySelector("#chatbot [role=log]");
     if (log && log.getAttribute("aria-live") !== "off") log.setAttribute("aria-live", "off");
+    // the footer's gear icon repeats its "Settings" text: decorative, so no alt of its own
+    for (const img of document.querySelectorAll('footer img[alt="Settings"]')) img.alt = "";
     for (const [id, [role, live]] of Object.entries(roles)) {
       const el = document.getElementById(id);
       if (!el || el.getAttribute("role") === role) continue;
