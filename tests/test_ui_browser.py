@@ -428,12 +428,7 @@ def test_keyboard_only_journey(app_url: tuple[str, Settings], chromium: Browser)
         page.keyboard.press("Enter")
         expect(page.locator("#answer-alert")).to_contain_text("Type a question first")
         expect(page.locator("#chatbot .answer")).to_have_count(0)
-        # so is exporting an empty conversation: Gradio's toast is polite, ours assertive
-        page.locator("#export").focus()
-        page.keyboard.press("Enter")
-        expect(page.locator("#page-alert")).to_contain_text("nothing to export")
-        expect(page.locator("#page-alert")).to_have_attribute("role", "alert")
-        page.locator("#question textarea").focus()
+        expect(page.locator("#question textarea")).to_be_focused()
         page.keyboard.type(PSED_QUESTION)
         page.keyboard.press("Enter")
         page.wait_for_function(
@@ -463,6 +458,29 @@ def test_keyboard_only_journey(app_url: tuple[str, Settings], chromium: Browser)
         page.keyboard.press("Enter")
         back = _focused(page)
         assert "open-src" in back["cls"] and back["card"] == card_id, back
+    finally:
+        context.close()
+    chromium.assert_offline()
+
+
+def test_errors_are_announced_assertively(
+    app_url: tuple[str, Settings], chromium: Browser
+) -> None:
+    """A refused action shows Gradio's (polite) toast and is re-said in a role=alert region."""
+    from playwright.sync_api import expect
+
+    url, _settings = app_url
+    context = chromium.context()
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.locator("#question textarea").wait_for()
+        page.locator("#export").focus()
+        page.keyboard.press("Enter")  # nothing asked yet: nothing to export
+        alert = page.locator("#page-alert")
+        expect(alert).to_have_attribute("role", "alert")
+        expect(alert).to_contain_text("nothing to export")
+        expect(page.locator("#export-md")).to_be_disabled()
     finally:
         context.close()
     chromium.assert_offline()
