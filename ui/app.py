@@ -178,7 +178,17 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             if "auth" not in kwargs:
                 kwargs["auth"] = resolve_auth(settings)
             check_exposure(str(kwargs["server_name"]), kwargs["auth"], insecure)
-            return super().launch(*args, **kwargs)
+            # Gradio's own start-up lines end with a "set share=True" hint that does not apply
+            # to an offline app: they are silenced and one line says where the page is instead
+            announce = not kwargs.get("quiet", False)
+            block = not kwargs.get("prevent_thread_lock", False)
+            kwargs.update(quiet=True, prevent_thread_lock=True)
+            result = super().launch(*args, **kwargs)
+            if announce:
+                print(start_line(self.local_url or ""), flush=True)
+            if block:
+                self.block_thread()
+            return result
 
     private: dict[str, Any] = {"api_visibility": "private"}
 
@@ -716,19 +726,13 @@ def launch(
     assistant.retriever.embedder.embed_query("warm up")
     _ = assistant.retriever.index
     demo = create_app(settings, assistant)
-    # quiet: Gradio's own start-up lines include a "set share=True" hint that does not apply to
-    # an offline app; the one line below says where the page is instead
     demo.launch(
         server_name=host,
         server_port=port,
         auth=auth,
         auth_message="Inspection Assistant: sign in to continue." if auth else None,
         insecure=insecure,
-        quiet=True,
-        prevent_thread_lock=True,
     )
-    print(start_line(demo.local_url or f"http://{host}:{port}/"), flush=True)
-    demo.block_thread()
 
 
 def _sentence(message: str) -> str:
