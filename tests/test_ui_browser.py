@@ -244,6 +244,7 @@ def test_ask_follow_citation_upload_and_stay_offline(
     question = page.locator("#delete-question")
     expect(question).to_contain_text("Delete “Zephyr protocol")
     expect(question).to_contain_text("cannot be undone")
+    page.screenshot(path=str(ARTIFACTS / "03b-delete-confirm.png"), full_page=True)
     page.locator("#delete-cancel").click()
     expect(page.locator("#delete-confirm")).to_be_hidden()
     expect(page.locator("#docs-table")).to_contain_text("zephyr-protocol")
