@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,9 @@ class DocumentInfo:
     indexed_at: str
     path: str
     removed_chars: int
+    format: str = ""
+    pages: int | None = None  # paginated formats (PDF) only
+    warnings: list[str] = field(default_factory=list)  # what ingestion noticed (e.g. no text)
 
 
 def list_documents(settings: Settings) -> list[DocumentInfo]:
@@ -47,6 +50,9 @@ def list_documents(settings: Settings) -> list[DocumentInfo]:
             d.get("indexed_at", ""),
             d.get("path", ""),
             int(d.get("removed_chars", 0)),
+            str(d.get("format") or ""),
+            d.get("pages") if isinstance(d.get("pages"), int) else None,
+            [str(w) for w in d.get("warnings") or []],
         )
         for doc_id, d in sorted(manifest.get("documents", {}).items())
     ]

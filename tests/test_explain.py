@@ -75,7 +75,10 @@ def explained(assistant: Assistant, question: str, **kwargs: Any) -> tuple[Any, 
 
 
 def without_timings(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k not in ("timings_ms", "explain")}
+    """The answer without what varies run to run or is added by the UI service (time stamps,
+    the index generation, the explanation)."""
+    skip = ("timings_ms", "explain", "answered_at", "index_generation")
+    return {k: v for k, v in data.items() if k not in skip}
 
 
 # ----------------------------------------------------------------------------- structure

@@ -79,6 +79,7 @@ class _Tags(HTMLParser):
 
 
 OUR_TAGS = {
+    "button",  # a source card's "Open source"
     "div",
     "p",
     "a",
@@ -105,7 +106,10 @@ def check_inert_html(html: str) -> None:
     for tag, attrs in parser.tags:
         assert tag in OUR_TAGS, (tag, html)
         for name, value in attrs:
-            assert name in ("class", "id", "href", "data-uid", "open"), (tag, name, html)
+            allowed = ("class", "id", "href", "data-uid", "open", "type", "data-ref", "aria-label")
+            assert name in allowed, (tag, name, html)
+            if name == "data-ref":  # the viewer's "uid:n" key, never document text
+                assert re.fullmatch(r"[A-Za-z0-9-]+:c?\d+", value or ""), (value, html)
             if name == "href":
                 assert (value or "").startswith("#"), (value, html)
     assert "](" not in html and "![" not in html, html

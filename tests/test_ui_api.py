@@ -130,11 +130,103 @@ def test_bad_requests_give_clear_errors_not_crashes(client: Any) -> None:
 
 
 @pytest.mark.slow
-def test_only_the_ask_endpoint_is_public(client: Any) -> None:
+def test_only_the_ask_and_export_endpoints_are_public(
+    client: Any, served: tuple[str, Settings]
+) -> None:
+    import httpx
+
     api = client.view_api(return_format="dict", print_info=False)
-    assert list(api["named_endpoints"]) == ["/ask"]
+    assert sorted(api["named_endpoints"]) == ["/ask", "/export"]
     params = [p["parameter_name"] for p in api["named_endpoints"]["/ask"]["parameters"]]
     assert params == ["question", "history_json", "generator"]
+    params = [p["parameter_name"] for p in api["named_endpoints"]["/export"]["parameters"]]
+    assert params == ["conversation_json"]
+    info = httpx.get(served[0] + "gradio_api/info", timeout=30).json()
+    assert "/export" in info["named_endpoints"]
+
+
+THREE_TURNS = [
+    PSED_QUESTION,
+    "Which protected characteristics are relevant to children and parents?",
+    "What do inspectors expect of a learning culture?",
+]
+
+
+def _docx_turns(data: bytes) -> list[dict[str, Any]]:
+    """Each exported question with its reference lines and quotes, read back from the DOCX."""
+    import io
+
+    from docx import Document
+
+    turns: list[dict[str, Any]] = []
+    in_refs = False
+    for para in Document(io.BytesIO(data)).paragraphs:
+        style, text = para.style.name, para.text
+        if style == "Heading 1":
+            turns.append({"heading": text, "refs": [], "quotes": [], "body": []})
+            in_refs = False
+        elif style == "Heading 2" and text == "References":
+            in_refs = True
+        elif turns and in_refs and style == "Quote":
+            turns[-1]["quotes"].append(text)
+        elif turns and in_refs:
+            turns[-1]["refs"].append(text)
+        elif turns:
+            turns[-1]["body"].append(text)
+    return turns
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_export_of_a_three_turn_conversation_matches_the_citations(client: Any) -> None:
+    import base64
+
+    answers, history = [], []
+    for question in THREE_TURNS:
+        answer = client.predict(question, json.dumps(history), "extractive", api_name="/ask")
+        assert answer["citations"], answer
+        assert answer["index_generation"].startswith("g")
+        answers.append(answer)
+        history += [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": answer["answer"]},
+        ]
+    result = client.predict(json.dumps(answers), api_name="/export")
+    assert result["filename"].startswith("conversation-")
+    md = result["markdown"]
+    assert f"Index generation: {answers[0]['index_generation']}" in md
+    turns = _docx_turns(base64.b64decode(result["docx_base64"]))
+    assert [t["heading"] for t in turns] == [f"{i}. {q}" for i, q in enumerate(THREE_TURNS, 1)]
+    for turn, answer in zip(turns, answers, strict=True):
+        expected_refs, expected_quotes = [], []
+        for c in sorted(answer["citations"], key=lambda c: c["n"]):
+            place = []
+            if c["section"] and c["section"] != c["title"]:
+                place.append(f"section “{' '.join(c['section'].split())}”")
+            if c["page"] is not None:
+                place.append(f"page {c['page']}")
+            line = f"{c['n']}. {c['title']}" + (f", {', '.join(place)}" if place else "")
+            expected_refs.append(line)
+            expected_quotes.append(f"“{' '.join(c['quote'].split())}”")
+        assert turn["refs"] == expected_refs
+        assert turn["quotes"] == expected_quotes
+        # every [n] in the exported answer text has its reference
+        body = " ".join(turn["body"])
+        markers = {int(n) for n in re.findall(r"\[(\d+)\]", body)}
+        assert markers and markers <= {c["n"] for c in answer["citations"]}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_export_refuses_bad_input_clearly(client: Any) -> None:
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="(?i)not valid JSON"):
+        client.predict("{oops", api_name="/export")
+    with pytest.raises(AppError, match="(?i)conversation is empty"):
+        client.predict("[]", api_name="/export")
+    with pytest.raises(AppError, match="(?i)item 1 has no question"):
+        client.predict('[{"answer": "x"}]', api_name="/export")
 
 
 # ----------------------------------------------------------------------------- no server needed

@@ -99,36 +99,60 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Set
         demo.close()
 
 
-@pytest.fixture(scope="module")
-def browser_page(app_url: tuple[str, Settings]) -> Iterator[tuple[Any, list[str], list[str]]]:
-    """A page whose every request is recorded; anything not on loopback is blocked too."""
-    from playwright.sync_api import sync_playwright
+class Browser:
+    """One Chromium for the module; each context records every request and blocks any that
+    would leave this machine."""
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    requested: list[str] = []
-    blocked: list[str] = []
+    def __init__(self, browser: Any):
+        self.browser = browser
+        self.requested: list[str] = []
+        self.blocked: list[str] = []
 
-    def guard(route: Any) -> None:
+    def _guard(self, route: Any) -> None:
         url = route.request.url
-        requested.append(url)
+        self.requested.append(url)
         if _loopback(url):
             route.continue_()
         else:
-            blocked.append(url)
+            self.blocked.append(url)
             route.abort()
 
+    def context(self, scheme: str = "light", **options: Any) -> Any:
+        context = self.browser.new_context(
+            viewport={"width": 1400, "height": 1000}, color_scheme=scheme, **options
+        )
+        context.set_default_timeout(30_000)
+        context.route("**/*", self._guard)
+        context.on("request", lambda req: self.requested.append(req.url))
+        return context
+
+    def assert_offline(self) -> None:
+        assert self.requested, "no requests were recorded"
+        outside = sorted({u for u in self.requested if not _loopback(u)})
+        assert not outside and not self.blocked, f"non-loopback requests: {outside or self.blocked}"
+
+
+@pytest.fixture(scope="module")
+def chromium(app_url: tuple[str, Settings]) -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.set_default_timeout(30_000)
-        context.route("**/*", guard)
-        context.on("request", lambda req: requested.append(req.url))
-        page = context.new_page()
         try:
-            yield page, requested, blocked
+            yield Browser(browser)
         finally:
-            context.close()
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(chromium: Browser) -> Iterator[tuple[Any, list[str], list[str]]]:
+    """A page whose every request is recorded; anything not on loopback is blocked too."""
+    context = chromium.context()
+    try:
+        yield context.new_page(), chromium.requested, chromium.blocked
+    finally:
+        context.close()
 
 
 def _ask(page: Any, question: str) -> Any:
@@ -215,8 +239,19 @@ def test_ask_follow_citation_upload_and_stay_offline(
     page.get_by_role("tab", name="Documents").click()
     page.locator("#delete-pick input").click()
     page.get_by_role("option", name=re.compile("zephyr-protocol")).click()
+    # deleting asks first, and Cancel keeps the document
     page.locator("#delete-doc").click()
+    question = page.locator("#delete-question")
+    expect(question).to_contain_text("Delete “Zephyr protocol")
+    expect(question).to_contain_text("cannot be undone")
+    page.screenshot(path=str(ARTIFACTS / "03b-delete-confirm.png"), full_page=True)
+    page.locator("#delete-cancel").click()
+    expect(page.locator("#delete-confirm")).to_be_hidden()
+    expect(page.locator("#docs-table")).to_contain_text("zephyr-protocol")
+    page.locator("#delete-doc").click()
+    page.locator("#delete-confirm").click()
     expect(page.locator("#library-report")).to_contain_text("Removed", timeout=INDEX_TIMEOUT_MS)
+    expect(page.locator("#delete-confirm")).to_be_hidden()
     expect(page.locator("#docs-table")).not_to_contain_text("zephyr-protocol")
 
     # nothing the page did left this machine
@@ -250,3 +285,290 @@ def test_criteria_and_psed_tabs(
     page.screenshot(path=str(ARTIFACTS / "06-psed.png"), full_page=True)
     outside = sorted({u for u in requested if not _loopback(u)})
     assert not outside and not blocked, f"non-loopback requests: {outside or blocked}"
+
+
+# ----------------------------------------------------------------------------- accessibility
+TABS = ["Chat", "Documents", "Criteria", "PSED obligations"]
+PSED_QUESTION = "What are the three aims of the public sector equality duty?"
+AXE_BLOCKING = ("serious", "critical")
+
+
+def _axe(page: Any) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as it is now (the script ships with the package)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.evaluate(Axe().axe_script)
+    result = page.evaluate("axe.run(document, { resultTypes: ['violations'] })")
+    return result["violations"]
+
+
+def _summary(violations: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"{v['impact']} {v['id']}: {v['help']} -> "
+        + "; ".join(str(n["target"]) for n in v["nodes"][:5])
+        for v in violations
+    ]
+
+
+def _fill_every_tab(page: Any) -> None:
+    """Put real content on each tab first: an answer with sources, an open source, an export
+    preview, criteria and the PSED matrix, so axe checks what people actually see."""
+    from playwright.sync_api import expect
+
+    _ask(page, PSED_QUESTION)
+    page.locator("#sources-panel button.open-src").first.click()
+    expect(page.locator("#viewer .viewer-title")).to_be_visible(timeout=30_000)
+    page.locator("#export").click()
+    expect(page.locator("#export-preview")).to_contain_text("References", timeout=30_000)
+    page.get_by_role("tab", name="Criteria").click()
+    page.locator("#criteria-topic textarea").fill("learning culture")
+    page.locator("#criteria-go").click()
+    expect(page.locator("#criteria-out .cite").first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator("#criteria-docx")).to_be_enabled()
+    page.get_by_role("tab", name="PSED obligations").click()
+    page.locator("#psed-go").click()
+    expect(page.locator("#psed-out table")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator("#psed-docx")).to_be_enabled()
+
+
+def test_axe_finds_no_serious_violation_on_any_tab_light_or_dark(
+    app_url: tuple[str, Settings], chromium: Browser
+) -> None:
+    """WCAG 2.2 AA: axe-core on every tab, in light and dark mode, after real use."""
+    url, _settings = app_url
+    report: dict[str, Any] = {}
+    failures: list[str] = []
+    for scheme in ("light", "dark"):
+        context = chromium.context(scheme)
+        page = context.new_page()
+        try:
+            page.goto(f"{url}?__theme={scheme}")
+            page.locator("#question textarea").wait_for()
+            dark = page.evaluate("() => document.body.classList.contains('dark')")
+            assert dark == (scheme == "dark"), f"{scheme} mode was not applied"
+            _fill_every_tab(page)
+            for tab in TABS:
+                page.get_by_role("tab", name=tab).click()
+                page.wait_for_timeout(400)  # tab switch and any fade-in settle
+                violations = _axe(page)
+                report[f"{scheme}/{tab}"] = _summary(violations)
+                bad = [v for v in violations if v["impact"] in AXE_BLOCKING]
+                failures += [f"{scheme}/{tab}: {line}" for line in _summary(bad)]
+                page.screenshot(
+                    path=str(ARTIFACTS / f"axe-{scheme}-{tab.split()[0].lower()}.png"),
+                    full_page=True,
+                )
+        finally:
+            context.close()
+    (ARTIFACTS / "axe-report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    assert len(report) == 2 * len(TABS)
+    assert not failures, "\n".join(failures)
+    chromium.assert_offline()
+
+
+def _focused(page: Any) -> dict[str, Any]:
+    """What has keyboard focus, and whether it shows a visible focus indicator."""
+    return page.evaluate(
+        """() => {
+          const e = document.activeElement;
+          const cs = getComputedStyle(e);
+          const outline = cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2;
+          const card = e.closest ? e.closest('.src-card') : null;
+          return { tag: e.tagName, id: e.id || '', cls: String(e.className || ''),
+                   text: (e.innerText || e.value || '').trim().slice(0, 80),
+                   href: e.getAttribute('href') || '', visible: outline,
+                   card: card ? card.id : '' };
+        }"""
+    )
+
+
+def _tab_until(page: Any, test: Any, key: str = "Tab", limit: int = 80) -> dict[str, Any]:
+    """Press `key` until the focused element passes `test`; every stop must show focus."""
+    for _ in range(limit):
+        page.keyboard.press(key)
+        now = _focused(page)
+        if now["tag"] != "BODY":
+            assert now["visible"], f"no visible focus on {now}"
+        if test(now):
+            return now
+    raise AssertionError(f"no matching focus stop within {limit} presses of {key}")
+
+
+def test_keyboard_only_journey(app_url: tuple[str, Settings], chromium: Browser) -> None:
+    """Skip link, ask, move to a citation, open its source and come back: no mouse at all."""
+    from playwright.sync_api import expect
+
+    url, _settings = app_url
+    context = chromium.context()
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.locator("#question textarea").wait_for()
+        page.keyboard.press("Tab")
+        first = _focused(page)
+        assert first["tag"] == "A" and first["text"] == "Skip to the question box", first
+        assert first["visible"]
+        # every stop of the page, once round, shows where the focus is
+        stops = [first]
+        for _ in range(120):
+            page.keyboard.press("Tab")
+            now = _focused(page)
+            if now["text"] == first["text"] and now["tag"] == "A":
+                break
+            if now["tag"] != "BODY":
+                assert now["visible"], f"no visible focus on {now}"
+                stops.append(now)
+        else:
+            raise AssertionError("the Tab order never came back to the skip link")
+        names = {s["text"] for s in stops}
+        assert {"Chat", "Documents", "Send", "New conversation", "Helpful", "Not helpful",
+                "Export conversation"} <= names, names
+        page.keyboard.press("Enter")
+        expect(page.locator("#question textarea")).to_be_focused()
+        # an empty question is refused out loud (assertive region), nothing else changes
+        page.keyboard.press("Enter")
+        expect(page.locator("#answer-alert")).to_contain_text("Type a question first")
+        expect(page.locator("#chatbot .answer")).to_have_count(0)
+        expect(page.locator("#question textarea")).to_be_focused()
+        page.keyboard.type(PSED_QUESTION)
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#chatbot .answer-meta').length > 0",
+            timeout=ANSWER_TIMEOUT_MS,
+        )
+        # the polite live region now holds the answer (not every streamed word)
+        live = page.locator("#answer-live")
+        expect(live).to_have_attribute("aria-live", "polite")
+        expect(live).to_contain_text("Answer ready")
+        expect(page.locator("#chatbot [role=log]")).to_have_attribute("aria-live", "off")
+        expect(page.locator("#answer-alert")).to_have_attribute("role", "alert")
+        # back up from the question box to the answer's last [n] marker
+        cite = _tab_until(page, lambda f: f["tag"] == "A" and "cite" in f["cls"], "Shift+Tab")
+        page.keyboard.press("Enter")
+        card_id = cite["href"].lstrip("#")
+        expect(page.locator(f"#{card_id}")).to_be_focused()
+        expect(page.locator(f"#{card_id}")).to_be_in_viewport()
+        opener = _tab_until(page, lambda f: "open-src" in f["cls"], limit=5)
+        assert opener["card"] == card_id, opener
+        page.keyboard.press("Enter")
+        title = page.locator("#viewer .viewer-title")
+        expect(title).to_be_focused(timeout=30_000)
+        expect(page.locator("#viewer .viewer-passage.cited mark").first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "09-keyboard-viewer.png"), full_page=True)
+        _tab_until(page, lambda f: "viewer-back" in f["cls"], limit=3)
+        page.keyboard.press("Enter")
+        back = _focused(page)
+        assert "open-src" in back["cls"] and back["card"] == card_id, back
+    finally:
+        context.close()
+    chromium.assert_offline()
+
+
+def test_errors_are_announced_assertively(
+    app_url: tuple[str, Settings], chromium: Browser
+) -> None:
+    """A refused action shows Gradio's (polite) toast and is re-said in a role=alert region."""
+    from playwright.sync_api import expect
+
+    url, _settings = app_url
+    context = chromium.context()
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.locator("#question textarea").wait_for()
+        page.locator("#export").focus()
+        page.keyboard.press("Enter")  # nothing asked yet: nothing to export
+        alert = page.locator("#page-alert")
+        expect(alert).to_have_attribute("role", "alert")
+        expect(alert).to_contain_text("nothing to export")
+        expect(page.locator("#export-md")).to_be_disabled()
+    finally:
+        context.close()
+    chromium.assert_offline()
+
+
+# ----------------------------------------------------------------------------- viewer and export
+LANTERN_QUESTION = "When is the water tank of the basement dehumidifier emptied?"
+
+
+def test_source_viewer_on_an_uploaded_pdf_and_the_export(
+    app_url: tuple[str, Settings], chromium: Browser
+) -> None:
+    """Upload a PDF, ask about it, open the citation at its page with the passage highlighted,
+    download the original, then export the conversation and read the DOCX back."""
+    import io
+
+    from docx import Document
+    from playwright.sync_api import expect
+
+    from tests.test_source_view import write_lantern_pdf
+
+    url, settings = app_url
+    pdf = write_lantern_pdf(ARTIFACTS / "lantern-care-plan.pdf")
+    context = chromium.context(accept_downloads=True)
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.get_by_role("tab", name="Documents").click()
+        page.locator("#upload input[type=file]").set_input_files(str(pdf))
+        page.locator("#add-docs").click()
+        expect(page.locator("#library-report")).to_contain_text("Added", timeout=INDEX_TIMEOUT_MS)
+        # the Documents table lists its format, pages, chunks, time and warnings
+        row = page.locator("#docs-table [role=row]", has_text="lantern-care-plan")
+        cells = [c.strip() for c in row.locator("[role=gridcell]").all_inner_texts()]
+        assert cells[2:4] == ["PDF", "3"] and int(cells[4]) >= 1, cells
+        assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d", cells[5]) and cells[6] == "none", cells
+        page.get_by_role("tab", name="Chat").click()
+
+        answer = _ask(page, LANTERN_QUESTION)
+        expect(answer).to_contain_text("Tuesday")
+        card = page.locator("#sources-panel .src-card.cited").filter(has_text="lantern").first
+        card.locator("button.open-src").click()
+        viewer = page.locator("#viewer")
+        expect(viewer.locator(".viewer-place")).to_contain_text("PDF", timeout=30_000)
+        expect(viewer.locator(".viewer-place")).to_contain_text("page 2 of 3")
+        expect(viewer.locator("figure img")).to_be_visible()
+        expect(viewer.locator("figcaption")).to_contain_text("is highlighted")
+        expect(viewer.locator(".viewer-passage.cited mark").first).to_contain_text("Tuesday")
+        viewer.scroll_into_view_if_needed()
+        viewer.screenshot(path=str(ARTIFACTS / "07-source-viewer-pdf.png"))
+        page.screenshot(path=str(ARTIFACTS / "07-source-viewer-pdf-page.png"), full_page=True)
+        with page.expect_download() as info:
+            page.locator("#viewer-download").click()
+        assert Path(info.value.path()).read_bytes() == pdf.read_bytes()
+
+        # two more turns, then export: the preview and the DOCX list every reference
+        _ask(page, PSED_QUESTION)
+        _ask(page, "Who services the boiler, and when?")
+        page.locator("#export").click()
+        preview = page.locator("#export-preview")
+        expect(preview).to_contain_text("References", timeout=30_000)
+        expect(preview).to_contain_text(LANTERN_QUESTION)
+        expect(preview).to_contain_text("Index generation: g")
+        page.locator("#export-box").scroll_into_view_if_needed()
+        page.locator("#export-box").screenshot(path=str(ARTIFACTS / "08-export-preview.png"))
+        with page.expect_download() as info:
+            page.locator("#export-docx").click()
+        doc = Document(io.BytesIO(Path(info.value.path()).read_bytes()))
+        headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+        assert headings[0] == f"1. {LANTERN_QUESTION}" and len(headings) == 3
+        texts = [p.text for p in doc.paragraphs]
+        assert any(t.startswith("1. ") and "page 2" in t for t in texts), texts
+        assert any("Tuesday" in p.text for p in doc.paragraphs if p.style.name == "Quote")
+        # the cards shown for each answer are exactly the exported references
+        shown = page.locator("#sources-panel .src-card.cited .src-title").all_inner_texts()
+        assert shown and all(any(title in t for t in texts) for title in shown)
+        with page.expect_download() as info:
+            page.locator("#export-md").click()
+        assert Path(info.value.path()).read_text("utf-8").startswith("# Inspection Assistant")
+
+        # remove the upload again so later tests see the seed library
+        page.get_by_role("tab", name="Documents").click()
+        page.locator("#delete-pick input").click()
+        page.get_by_role("option", name=re.compile("lantern-care-plan")).click()
+        page.locator("#delete-doc").click()
+        page.locator("#delete-confirm").click()
+        expect(page.locator("#library-report")).to_contain_text("Removed", timeout=INDEX_TIMEOUT_MS)
+    finally:
+        context.close()
+    chromium.assert_offline()

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from assistant.source_view import Passage, SourceView
 from ui import format as fmt
+from ui.viewer import viewer_error_html, viewer_html
 
 UID = "a1234"
 
@@ -192,7 +194,7 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>![p](http://ev
 
 
 def _live_tags(html: str) -> set[str]:
-    return {t.lower() for t in re.findall(r"<\s*([a-zA-Z]+)", html)}
+    return {t.lower() for t in re.findall(r"<\s*([a-zA-Z][a-zA-Z0-9]*)", html)}
 
 
 def test_hostile_text_is_escaped_everywhere() -> None:
@@ -211,8 +213,22 @@ def test_hostile_text_is_escaped_everywhere() -> None:
         fmt.error_markdown(HOSTILE),
         fmt.answer_markdown(_refusal(closest=[{"title": HOSTILE, "text": HOSTILE}]), UID),
         fmt.build_report_html({"added": [HOSTILE], "errors": [HOSTILE]}, [HOSTILE]),
+        viewer_html(
+            SourceView(
+                doc_id=HOSTILE, title=HOSTILE, format="md", path=HOSTILE, chunk_id=HOSTILE,
+                section=HOSTILE, page=None, quote=HOSTILE,
+                passages=[Passage(HOSTILE, HOSTILE, None, HOSTILE, True),
+                          Passage(HOSTILE, HOSTILE, 2, HOSTILE, False)],
+                warnings=[HOSTILE],
+            ),
+            HOSTILE,
+        ),
+        viewer_error_html(HOSTILE),
     ]
     allowed = {
+        "button",  # a source card's "Open source", the viewer's "Back to the answer"
+        "h2",
+        "h3",
         "div",
         "p",
         "a",
@@ -300,7 +316,15 @@ def test_document_helpers() -> None:
         )
     ]
     assert fmt.document_rows(docs) == [
-        ["EDI statement", "guidance", 12, "2024-05-01 10:00:00", "edi"]
+        ["EDI statement", "guidance", "", "–", 12, "2024-05-01 10:00:00", "none", "edi"]
+    ]
+    scanned = DocumentInfo(
+        "scan", "Scan", "other", 3, "2024-05-01T10:00:00Z", "/c/scan.pdf", 0, "pdf", 4,
+        ["page 2 has no text layer (scanned?)", "page 3 is empty"],
+    )
+    assert fmt.document_rows([scanned])[0][2:7] == [
+        "PDF", "4", 3, "2024-05-01 10:00:00",
+        "page 2 has no text layer (scanned?); page 3 is empty",
     ]
     assert fmt.document_choices(docs) == [("EDI statement (edi)", "edi")]
     report = {
@@ -314,3 +338,11 @@ def test_document_helpers() -> None:
     html = fmt.build_report_html(report, ["evil.exe: file type '.exe' is not accepted"])
     assert "Added" in html and "new-doc" in html and "Refused" in html
     assert "evil.exe" in html and "bad.pdf" in html and "2 documents, 30 chunks" in html
+
+
+def test_export_preview_moves_headings_down() -> None:
+    md = "# Title\nExported today  \n\n## 1. Why?\n\n### References\n\n1. **Doc** #5\n"
+    assert fmt.preview_markdown(md) == (
+        "### Title\nExported today  \n\n#### 1. Why?\n\n##### References\n\n1. **Doc** #5\n"
+    )
+    assert fmt.preview_markdown("#nospace") == "#nospace"

@@ -15,7 +15,7 @@ def _criteria(text: str, complete: bool = True) -> dict:
 
 def test_criteria_items_are_quoted_with_citation_and_group() -> None:
     out = criteria_html(_criteria("'Staff at all levels work in a culture.'"))
-    assert "<h3>Impact of leadership</h3>" in out
+    assert "<h2>Impact of leadership</h2>" in out
     assert "EDI statement § 3.1 Criteria" in out
     assert "[1]" in out and "we expect the following:" in out
     assert "learning &lt;culture&gt;" in out

@@ -9,9 +9,11 @@ module is cheap and has no side effects.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import logging
 import os
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,10 +149,13 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
     import gradio as gr
 
     from assistant.documents import DOC_TYPES
+    from assistant.export import ExportError
     from assistant.index import IndexProblem
     from assistant.library import LibraryError
     from assistant.loaders import SUPPORTED_SUFFIXES
+    from assistant.source_view import SourceError
     from ui import format as fmt
+    from ui import viewer as viewer_fmt
     from ui.security import toast_text
     from ui.service import AskError, FeedbackLimited, UIService
     from ui.tabs import build_criteria_tab, build_psed_tab
@@ -179,7 +184,17 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
 
             policy = policy_from_settings(settings, str(kwargs["server_name"]), kwargs["head"])
             kwargs.setdefault("_app", secured_app(policy, debug=bool(kwargs.get("debug"))))
-            return super().launch(*args, **kwargs)
+            # Gradio's own start-up lines end with a "set share=True" hint that does not apply
+            # to an offline app: they are silenced and one line says where the page is instead
+            announce = not kwargs.get("quiet", False)
+            block = not kwargs.get("prevent_thread_lock", False)
+            kwargs.update(quiet=True, prevent_thread_lock=True)
+            result = super().launch(*args, **kwargs)
+            if announce:
+                print(start_line(self.local_url or ""), flush=True)
+            if block:
+                self.block_thread()
+            return result
 
     private: dict[str, Any] = {"api_visibility": "private"}
 
@@ -211,24 +226,29 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
         panel = fmt.sources_panel_html(records)
         if not question:
             gr.Warning("Type a question first.")
-            yield messages, messages, panel, turns, records, "", gr.update()
+            alert = fmt.live_text("Type a question first.")
+            yield messages, messages, panel, turns, records, "", gr.update(), gr.update(), alert
             return
         messages += [
             {"role": "user", "content": fmt.question_markdown(question)},
             {"role": "assistant", "content": fmt.streaming_markdown("")},
         ]
-        yield messages, messages, panel, turns, records, "", ""
+        # the polite region says once that work started, and then the final answer: announcing
+        # every streamed word would drown a screen reader (the chat log itself stays polite too)
+        busy = fmt.live_text("Searching the documents…")
+        yield messages, messages, panel, turns, records, "", "", busy, ""
         final = None
         for event in service.stream(question, turns, generator, doc_types, doc_ids):
             if event.error:
                 messages[-1] = {"role": "assistant", "content": fmt.error_markdown(event.error)}
-                yield messages, messages, panel, turns, records, "", ""
+                alert = fmt.live_text("Could not answer: " + event.error)
+                yield messages, messages, panel, turns, records, "", "", "", alert
                 return
             if event.answer is not None:
                 final = event.answer
                 break
             messages[-1] = {"role": "assistant", "content": fmt.streaming_markdown(event.partial)}
-            yield messages, messages, panel, turns, records, "", ""
+            yield messages, messages, panel, turns, records, "", "", gr.update(), gr.update()
         if final is None:  # pragma: no cover - the service always ends with an event
             return
         uid = fmt.new_uid()
@@ -239,10 +259,12 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
         ]
         records.append({"uid": uid, "answer": final})
         turns, records = turns[-2 * MAX_KEPT_ANSWERS :], records[-MAX_KEPT_ANSWERS:]
-        yield messages, messages, fmt.sources_panel_html(records), turns, records, "", ""
+        done = fmt.live_text(fmt.spoken_answer(final))
+        panel = fmt.sources_panel_html(records)
+        yield messages, messages, panel, turns, records, "", "", done, ""
 
     def new_conversation() -> tuple[Any, ...]:
-        return [], [], fmt.sources_panel_html([]), [], [], "", ""
+        return [], [], fmt.sources_panel_html([]), [], [], "", "", "", ""
 
     def give_feedback(
         records: list[dict[str, Any]], comment: str, rating: str, request: gr.Request | None
@@ -256,7 +278,11 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             raise gr.Error(toast_text(exc), print_exception=False) from exc
         except OSError as exc:
             raise gr.Error(toast_text(f"Could not save the feedback: {exc}")) from exc
-        thanks = "👍 Thanks, noted." if rating == "up" else "👎 Thanks, noted, we will look at it."
+        thanks = (
+            "Thanks, noted as helpful."
+            if rating == "up"
+            else "Thanks, noted as not helpful; we will look at it."
+        )
         return thanks, ""
 
     # Gradio finds the progress tracker by its default value; one instance per callback
@@ -296,6 +322,23 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                 )
             )
 
+    def confirm_delete(doc_id: str | None) -> tuple[Any, Any]:
+        """First step of a deletion: say what will go and ask; nothing is removed yet."""
+        if not doc_id:
+            raise gr.Error("Choose a document to delete first.", print_exception=False)
+        docs = {d.doc_id: d for d in service.documents()}
+        if doc_id not in docs:
+            raise gr.Error(
+                toast_text(f"No indexed document with id {doc_id!r}."), print_exception=False
+            )
+        doc = docs[doc_id]
+        text = (
+            f"**Delete “{fmt.esc(doc.title)}” ({fmt.esc(doc.doc_id)})?** Its file is removed "
+            f"from the corpus folder and its {doc.chunks} passages from the index. "
+            "This cannot be undone."
+        )
+        return gr.update(visible=True), gr.update(value=text)
+
     def delete(doc_id: str | None, progress: gr.Progress = delete_progress) -> tuple[Any, ...]:
         progress(0, desc="Updating the index")
         try:
@@ -307,7 +350,60 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             raise gr.Error(
                 toast_text(f"Deleting failed ({type(exc).__name__}: {exc})"), print_exception=False
             ) from exc
-        return (fmt.build_report_html(asdict(report)), *refresh_library())
+        return (fmt.build_report_html(asdict(report)), *refresh_library(), gr.update(visible=False))
+
+    def export_conversation(records: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
+        """Build the Markdown and DOCX files of this session's answers and show a preview."""
+        try:
+            result = service.export(records or [])
+        except ExportError as exc:
+            raise gr.Error(_sentence(str(exc)), print_exception=False) from exc
+        folder = Path(tempfile.mkdtemp(prefix="export-"))
+        md_path = folder / f"{result.filename}.md"
+        docx_path = folder / f"{result.filename}.docx"
+        md_path.write_text(result.markdown, encoding="utf-8")
+        docx_path.write_bytes(result.docx)
+        return (
+            gr.update(value=str(md_path), interactive=True),
+            gr.update(value=str(docx_path), interactive=True),
+            gr.update(value=fmt.preview_markdown(result.markdown)),
+        )
+
+    def open_viewer(ref: str, records: list[dict[str, Any]]) -> tuple[Any, Any]:
+        """Show the document behind a source card, with a download of the original file."""
+        off = gr.update(value=None, interactive=False, label="Download the original file")
+        try:
+            view, label = service.source(ref, records or [])
+        except SourceError as exc:
+            return viewer_fmt.viewer_error_html(_sentence(str(exc))), off
+        original = Path(view.path)
+        if not original.is_file():
+            return viewer_fmt.viewer_html(view, label), off
+        copy = Path(tempfile.mkdtemp(prefix="source-")) / original.name
+        copy.write_bytes(original.read_bytes())
+        name = original.name if len(original.name) <= 48 else original.name[:47] + "…"
+        return viewer_fmt.viewer_html(view, label), gr.update(
+            value=str(copy), interactive=True, label=f"Download the original file ({name})"
+        )
+
+    def export(conversation_json: str) -> dict[str, Any]:
+        """Export a conversation as Markdown and DOCX.
+
+        `conversation_json` is a JSON list of answer objects as /ask returns them (question,
+        answer, citations, index_generation, answered_at). Returns {"filename": stem,
+        "markdown": text, "docx_base64": the .docx file, base64-encoded}: each question, its
+        answer and its numbered references (title, section, page, quoted passage), with the
+        export date and the index generation(s) the answers came from.
+        """
+        try:
+            result = service.export(conversation_json)
+        except ExportError as exc:
+            raise gr.Error(_sentence(str(exc)), print_exception=False) from exc
+        return {
+            "filename": result.filename,
+            "markdown": result.markdown,
+            "docx_base64": base64.b64encode(result.docx).decode("ascii"),
+        }
 
     def ask(
         question: str, history_json: str = "[]", generator: str = "extractive"
@@ -333,6 +429,16 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
         messages_state = gr.State([])
         turns_state = gr.State([])
         records_state = gr.State([])
+
+        # first stop of the Tab order: straight to the question box (WCAG 2.4.1 bypass blocks)
+        gr.HTML(
+            '<a class="skip-link" href="#question">Skip to the question box</a>',
+            elem_id="skip",
+            padding=False,
+        )
+        # screen-reader announcements (visually hidden; roles set by the page script)
+        answer_live = gr.HTML("", elem_id="answer-live", padding=False)
+        answer_alert = gr.HTML("", elem_id="answer-alert", padding=False)
 
         gr.Markdown(
             "# Inspection Assistant\n"
@@ -382,10 +488,10 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                         with gr.Row(elem_id="feedback-row", equal_height=True):
                             gr.Markdown("Latest answer:", elem_classes=["examples-group"])
                             up = gr.Button(
-                                "👍 Helpful", size="sm", scale=0, min_width=110, elem_id="thumbs-up"
+                                "Helpful", size="sm", scale=0, min_width=110, elem_id="thumbs-up"
                             )
                             down = gr.Button(
-                                "👎 Not helpful",
+                                "Not helpful",
                                 size="sm",
                                 scale=0,
                                 min_width=130,
@@ -395,7 +501,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                                 label="Feedback comment",
                                 show_label=False,
                                 container=False,
-                                placeholder="Optional comment (send it with 👍 or 👎)",
+                                placeholder="Optional comment",
                                 lines=1,
                                 scale=3,
                                 elem_id="feedback-comment",
@@ -427,6 +533,30 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                                 min_width=170,
                                 elem_id="new-chat",
                             )
+                        with gr.Row(equal_height=True, elem_id="export-row"):
+                            export_btn = gr.Button(
+                                "Export conversation",
+                                size="sm",
+                                scale=0,
+                                min_width=170,
+                                elem_id="export",
+                            )
+                            export_md = gr.DownloadButton(
+                                "Download Markdown",
+                                size="sm",
+                                scale=0,
+                                min_width=170,
+                                interactive=False,
+                                elem_id="export-md",
+                            )
+                            export_docx = gr.DownloadButton(
+                                "Download Word (DOCX)",
+                                size="sm",
+                                scale=0,
+                                min_width=190,
+                                interactive=False,
+                                elem_id="export-docx",
+                            )
                         example_buttons: list[tuple[Any, str]] = []
                         with gr.Row():
                             for group, items in EXAMPLES.items():
@@ -441,17 +571,36 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                                         )
                                         example_buttons.append((btn, text))
                     with gr.Column(scale=2, min_width=300):
-                        gr.Markdown("### Sources")
+                        gr.Markdown("## Sources", elem_classes=["sources-heading"])
                         sources = gr.HTML(fmt.sources_panel_html([]), elem_id="sources-panel")
+                        viewer = gr.HTML(viewer_fmt.EMPTY, elem_id="viewer")
+                        viewer_download = gr.DownloadButton(
+                            "Download the original file",
+                            size="sm",
+                            interactive=False,
+                            elem_id="viewer-download",
+                        )
+                        # driven by the page script when a card's "Open source" is pressed
+                        viewer_ref = gr.Textbox(
+                            label="Source to open", visible="hidden", elem_id="viewer-ref"
+                        )
+                        viewer_open = gr.Button(
+                            "Open the source", visible="hidden", elem_id="viewer-open"
+                        )
+                        with gr.Accordion("Export preview", open=True, elem_id="export-box"):
+                            export_preview = gr.Markdown(
+                                "Export the conversation to see its Markdown here.",
+                                elem_id="export-preview",
+                            )
 
             with gr.Tab("Documents", id="documents"):
                 docs_table = gr.Dataframe(
                     value=fmt.document_rows(docs),
                     headers=fmt.DOCUMENT_HEADERS,
-                    datatype=["str", "str", "number", "str", "str"],
+                    datatype=fmt.DOCUMENT_TYPES,
                     interactive=False,
                     wrap=True,
-                    column_widths=["38%", "10%", "9%", "17%", "26%"],
+                    column_widths=fmt.DOCUMENT_WIDTHS,
                     elem_id="docs-table",
                     label="Indexed documents",
                 )
@@ -475,8 +624,17 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                             elem_id="delete-pick",
                         )
                         delete_btn = gr.Button(
-                            "Delete document", variant="stop", elem_id="delete-doc"
+                            "Delete document…", variant="stop", elem_id="delete-doc"
                         )
+                        # deleting asks first; the question sits right after the button, so
+                        # it is also the next keyboard stop
+                        with gr.Group(visible=False, elem_id="delete-confirm-box") as confirm_box:
+                            confirm_text = gr.Markdown("", elem_id="delete-question")
+                            with gr.Row():
+                                confirm_yes = gr.Button(
+                                    "Yes, delete it", variant="stop", elem_id="delete-confirm"
+                                )
+                                confirm_no = gr.Button("Cancel", elem_id="delete-cancel")
                         gr.Markdown(
                             f"Uploads are limited to {settings.max_file_mb} MB per file. "
                             "Deleting removes the file from the corpus folder and the index."
@@ -517,6 +675,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             records_state,
             question,
             feedback_status,
+            answer_live,
+            answer_alert,
         ]
         for trigger in (send.click, question.submit):
             trigger(respond, chat_inputs, chat_outputs, **private)
@@ -562,16 +722,37 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             **private,
         )
         delete_btn.click(
+            confirm_delete, delete_pick, [confirm_box, confirm_text], queue=False, **private
+        )
+        confirm_no.click(
+            lambda: gr.update(visible=False), None, confirm_box, queue=False, **private
+        )
+        # a new pick withdraws a pending question, so "Yes" always means the document named
+        delete_pick.change(
+            lambda: gr.update(visible=False), None, confirm_box, queue=False, **private
+        )
+        confirm_yes.click(
             delete,
             delete_pick,
-            [library_report, *library_outputs],
+            [library_report, *library_outputs, confirm_box],
             concurrency_limit=1,
             concurrency_id="library",
             **private,
         )
         demo.load(refresh_library, None, library_outputs, **private)
 
+        viewer_open.click(
+            open_viewer, [viewer_ref, records_state], [viewer, viewer_download], **private
+        )
+        export_btn.click(
+            export_conversation,
+            records_state,
+            [export_md, export_docx, export_preview],
+            **private,
+        )
+
         gr.api(ask, api_name="ask")
+        gr.api(export, api_name="export")
 
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     return demo
@@ -602,3 +783,14 @@ def launch(
         auth_message="Inspection Assistant: sign in to continue." if auth else None,
         insecure=insecure,
     )
+
+
+def _sentence(message: str) -> str:
+    """A library message as a sentence for the page ("the conversation…" -> "The…")."""
+    message = message.strip()
+    return message[:1].upper() + message[1:] if message else "Unknown error"
+
+
+def start_line(url: str) -> str:
+    """The single line `assistant serve` prints once the page is up."""
+    return f"Inspection Assistant is ready at {url} (Ctrl+C to stop)"

@@ -364,6 +364,33 @@ def error_markdown(message: str) -> str:
     )
 
 
+def live_text(message: str) -> str:
+    """Text for a screen-reader live region (escaped; the region's role is set by the page)."""
+    return f"<p>{esc(message)}</p>" if message.strip() else ""
+
+
+def spoken_answer(answer: Mapping[str, Any]) -> str:
+    """What the polite live region reads when an answer is ready: the text, markers spoken."""
+    text = " ".join(str(answer.get("answer", "")).split())
+    text = _MARKER.sub(lambda m: f" (source {m.group(1)})", text)
+    if answer.get("refused"):
+        return f"{REFUSAL_HEADING.lstrip('⚠ ')}. {text}"
+    n = len(answer.get("citations") or [])
+    return f"Answer ready, {n} source{'s' if n != 1 else ''}: {text}"
+
+
+def preview_markdown(markdown: str, shift: int = 2) -> str:
+    """An export's Markdown for the in-page preview: headings moved `shift` levels down, so the
+    page keeps one top-level heading and a sensible outline (the files keep their own)."""
+    out = []
+    for line in markdown.splitlines():
+        level = len(line) - len(line.lstrip("#"))
+        if 0 < level and line[level : level + 1] == " ":
+            line = "#" * min(6, level + shift) + line[level:]
+        out.append(line)
+    return "\n".join(out) + ("\n" if markdown.endswith("\n") else "")
+
+
 def plain_answer_text(answer: Mapping[str, Any]) -> str:
     """What the conversation history keeps of an answer: its text, never the HTML."""
     return str(answer.get("answer", ""))
@@ -445,17 +472,26 @@ def highlight_quote(text: str, quote: str, also: Sequence[str] = ()) -> str:
     return f'{shown}<p class="passage">{"".join(parts)}</p>'
 
 
-def _card(dom_id: str, label: str, item: Mapping[str, Any], body: str, cls: str) -> str:
+def _card(
+    dom_id: str, label: str, item: Mapping[str, Any], body: str, cls: str, ref: str = ""
+) -> str:
+    """One source card; with `ref` ("uid:n") it has an "Open source" button for the viewer."""
     title = esc(item.get("title") or item.get("doc_id") or "Untitled")
     place = _place(item)
     doc_id = esc(item.get("doc_id", ""))
+    opener = ""
+    if ref and item.get("chunk_id"):
+        opener = (
+            f'<button type="button" class="open-src" data-ref="{esc(ref)}" '
+            f'aria-label="Open source {esc(label)} in the viewer: {title}">Open source</button>'
+        )
     return (
         f'<div class="src-card {cls}" id="{dom_id}">'
         f'<div class="src-head"><span class="src-n">{label}</span> '
         f'<span class="src-title">{title}</span></div>'
         + (f'<div class="src-place">{place}</div>' if place else "")
         + f'<div class="src-body">{body}</div>'
-        f'<div class="src-doc">{doc_id}</div></div>'
+        f'<div class="src-foot"><span class="src-doc">{doc_id}</span>{opener}</div></div>'
     )
 
 
@@ -470,7 +506,8 @@ def source_cards_html(answer: Mapping[str, Any], uid: str | None = None) -> str:
     if answer.get("refused"):
         for i, c in enumerate(answer.get("closest") or [], 1):
             body = f'<p class="passage">{esc_passage(str(c.get("text", "")).strip())}</p>'
-            cards.append(_card(card_id(uid, f"c{i}"), f"~{i}", c, body, "closest"))
+            ref = f"{uid}:c{i}"
+            cards.append(_card(card_id(uid, f"c{i}"), f"~{i}", c, body, "closest", ref))
         if not cards:
             return '<div class="src-empty">No passage came close to this question.</div>'
         return '<div class="src-note">Closest passages — they do not answer the question.</div>' + (
@@ -481,7 +518,7 @@ def source_cards_html(answer: Mapping[str, Any], uid: str | None = None) -> str:
         n = int(c.get("n", 0))
         drawn = [str(s.get("text", "")) for s in sentences if n in (s.get("citations") or [])]
         body = highlight_quote(str(c.get("text") or ""), str(c.get("quote") or ""), drawn)
-        cards.append(_card(card_id(uid, n), f"[{n}]", c, body, "cited"))
+        cards.append(_card(card_id(uid, n), f"[{n}]", c, body, "cited", f"{uid}:{n}"))
     if not cards:
         return '<div class="src-empty">This answer has no sources.</div>'
     return "".join(cards)
@@ -536,7 +573,18 @@ def feedback_record(
 
 
 # ----------------------------------------------------------------------------- documents tab
-DOCUMENT_HEADERS = ["Title", "Type", "Chunks", "Indexed at", "ID"]
+DOCUMENT_HEADERS = [
+    "Title",
+    "Type",
+    "Format",
+    "Pages",
+    "Chunks",
+    "Indexed at",
+    "Ingestion warnings",
+    "ID",
+]
+DOCUMENT_TYPES = ["str", "str", "str", "str", "number", "str", "str", "str"]
+DOCUMENT_WIDTHS = ["25%", "8%", "7%", "6%", "7%", "13%", "18%", "16%"]
 
 
 def _as_dict(item: Any) -> dict[str, Any]:
@@ -553,12 +601,17 @@ def document_rows(documents: Iterable[Any]) -> list[list[Any]]:
     rows = []
     for doc in map(_as_dict, documents):
         indexed = str(doc.get("indexed_at", "")).replace("T", " ")[:19]
+        pages = doc.get("pages")
+        warnings = "; ".join(str(w) for w in doc.get("warnings") or []) or "none"
         rows.append(
             [
                 doc.get("title", ""),
                 doc.get("doc_type", ""),
+                str(doc.get("format") or "").upper(),
+                str(pages) if isinstance(pages, int) else "–",
                 doc.get("chunks", 0),
                 indexed,
+                warnings,
                 doc.get("doc_id", ""),
             ]
         )

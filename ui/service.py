@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +20,17 @@ from typing import Any
 from assistant.answer import Answer, Assistant, QuestionError
 from assistant.chat import HistoryError
 from assistant.explain import Explanation
+from assistant.export import (
+    ExportError,
+    conversation_docx,
+    conversation_markdown,
+    turns_from_answers,
+)
 from assistant.index import BuildReport, IndexProblem
 from assistant.library import DocumentInfo, LibraryError, add_documents, delete_document
 from assistant.library import list_documents as library_documents
 from assistant.settings import GENERATORS, Settings
+from assistant.source_view import SourceError, SourceView, open_source
 from ui.format import feedback_record
 from ui.security import SlidingWindowLimiter, clean_text
 
@@ -34,6 +42,8 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     HistoryError,
     IndexProblem,
     LibraryError,
+    ExportError,
+    SourceError,
 )
 ProgressFn = Callable[[str, int, int, str], None]
 
@@ -53,6 +63,15 @@ def _generator_unavailable() -> tuple[type[Exception], ...]:
     except ImportError:  # pragma: no cover - the library always ships it
         return ()
     return (GeneratorUnavailable,)
+
+
+@dataclass
+class Export:
+    """A conversation export: the Markdown text and the same content as a DOCX file."""
+
+    markdown: str
+    docx: bytes
+    filename: str  # stem, without extension
 
 
 @dataclass
@@ -119,7 +138,7 @@ class UIService:
             )
             for event in events:
                 if isinstance(event, Answer):
-                    data = event.to_dict(include_text=True)
+                    data = self._stamped(event.to_dict(include_text=True))
                     if recorder is not None:
                         data["explain"] = recorder.to_dict()
                     yield StreamEvent(partial=partial, answer=data)
@@ -152,11 +171,59 @@ class UIService:
             history = history.get("history", history.get("messages"))
         try:
             name = self._generator(generator)
-            return self.assistant.ask(question, history=history, generator=name).to_dict()
+            answer = self.assistant.ask(question, history=history, generator=name)
+            return self._stamped(answer.to_dict())
         except USER_ERRORS as exc:
             raise AskError(_sentence(str(exc))) from exc
         except _generator_unavailable() as exc:
             raise AskError(_unavailable(generator, exc)) from exc
+
+    def _stamped(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The answer plus when it was given and from which index generation (for exports)."""
+        data["answered_at"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        try:
+            data["index_generation"] = self.assistant.retriever.index.generation
+        except (AttributeError, IndexProblem, OSError):  # an index swapped mid-answer
+            data["index_generation"] = ""
+        return data
+
+    # ------------------------------------------------------------------ export
+    def export(self, answers: Any) -> Export:
+        """Markdown and DOCX of a conversation (answer objects or the UI's answer records).
+
+        Raises ExportError (a message for the user) for an empty or malformed conversation.
+        """
+        if isinstance(answers, str):
+            try:
+                answers = json.loads(answers or "[]")
+            except json.JSONDecodeError as exc:
+                raise ExportError(f"the conversation is not valid JSON: {exc}") from exc
+            except RecursionError as exc:
+                raise ExportError("the conversation is nested too deeply") from exc
+        turns = turns_from_answers(answers)
+        stem = "conversation-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        return Export(conversation_markdown(turns), conversation_docx(turns), stem)
+
+    # ------------------------------------------------------------------ source viewer
+    def source(self, ref: str, records: Sequence[dict[str, Any]]) -> tuple[SourceView, str]:
+        """The document behind a source card ("uid:n" of one of this session's answers).
+
+        The card's ref is looked up in the session's own answers, so a page can only open
+        passages it was shown; SourceError says why when it cannot be opened.
+        """
+        from ui.viewer import find_citation
+
+        citation = find_citation(records, ref)
+        if citation is None or not citation.get("chunk_id"):
+            raise SourceError("that source is not part of this conversation any more")
+        key = str(ref).partition(":")[2]
+        label = f"[{key}]" if key.isdigit() else f"~{key[1:]}"
+        try:
+            index = self.assistant.retriever.index
+        except (IndexProblem, OSError) as exc:
+            raise SourceError(f"the index cannot be read: {exc}") from exc
+        view = open_source(index, str(citation["chunk_id"]), str(citation.get("quote") or ""))
+        return view, label
 
     # ------------------------------------------------------------------ feedback
     def record_feedback(

@@ -34,7 +34,7 @@ def criteria_html(result: dict[str, Any]) -> str:
     for group in groups:
         where = _e(group.get("title")) + (f" § {_e(group['section'])}" if group.get("section")
                                             else "")
-        parts.append(f'<section class="criteria-group"><h3>{_e(group.get("label"))}</h3>'
+        parts.append(f'<section class="criteria-group"><h2>{_e(group.get("label"))}</h2>'
                      f'<p class="where">{where}</p>')
         if group.get("context"):
             parts.append(f"<blockquote>{_e(group['context'])}</blockquote>")
@@ -81,6 +81,7 @@ def psed_html(matrix: dict[str, Any]) -> str:
 def build_criteria_tab(gr: Any, settings: Settings, retriever: Any, private: dict) -> None:
     """Topic box → grouped criteria with citations."""
     from assistant.criteria import find_criteria
+    from assistant.export import criteria_docx
 
     with gr.Row():
         topic = gr.Textbox(label="Topic", placeholder="e.g. learning culture", scale=4,
@@ -88,39 +89,67 @@ def build_criteria_tab(gr: Any, settings: Settings, retriever: Any, private: dic
         go = gr.Button("Find criteria", variant="primary", scale=1, elem_id="criteria-go")
     gr.Examples([[t] for t in CRITERIA_EXAMPLES], inputs=[topic], label="Topics")
     out = gr.HTML("", elem_id="criteria-out")
+    docx_file = gr.DownloadButton(
+        "Download Word (DOCX)", interactive=False, elem_id="criteria-docx"
+    )
 
-    def run(text: str) -> str:
+    def run(text: str) -> tuple[str, Any]:
+        off = gr.update(value=None, interactive=False)
         if not (text or "").strip():
-            return "<p>Type a topic, for example “learning culture”.</p>"
+            return "<p>Type a topic, for example “learning culture”.</p>", off
         try:
-            return criteria_html(find_criteria(settings, text, retriever=retriever).to_dict())
+            result = find_criteria(settings, text, retriever=retriever).to_dict()
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-            return f"<p class='error'>Could not list criteria: {_e(exc)}</p>"
+            return f"<p class='error' role='alert'>Could not list criteria: {_e(exc)}</p>", off
+        path = _scratch("criteria") / "criteria.docx"
+        path.write_bytes(criteria_docx(result))
+        return criteria_html(result), gr.update(value=str(path), interactive=True)
 
     for trigger in (go.click, topic.submit):
-        trigger(run, [topic], [out], **private)
+        trigger(run, [topic], [out, docx_file], **private)
 
 
 def build_psed_tab(gr: Any, settings: Settings, retriever: Any, private: dict) -> None:
     """Button → coverage matrix, with CSV and Markdown downloads."""
+    from assistant.export import psed_docx
     from assistant.psed import psed_matrix
 
     go = gr.Button("Build the PSED coverage matrix", variant="primary", elem_id="psed-go")
     out = gr.HTML("", elem_id="psed-out")
     with gr.Row():
-        csv_file = gr.File(label="CSV", interactive=False)
-        md_file = gr.File(label="Markdown", interactive=False)
+        # download buttons, not gr.File boxes: an empty File box is an unlabelled
+        # aria-label'd div (an axe "serious" violation) and needs a mouse-sized target
+        csv_file = gr.DownloadButton("Download CSV", interactive=False, elem_id="psed-csv")
+        md_file = gr.DownloadButton("Download Markdown", interactive=False, elem_id="psed-md")
+        docx_file = gr.DownloadButton(
+            "Download Word (DOCX)", interactive=False, elem_id="psed-docx"
+        )
 
-    def run() -> tuple[str, Any, Any]:
+    def run() -> tuple[str, Any, Any, Any]:
         try:
             matrix = psed_matrix(settings, retriever=retriever)
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-            return f"<p class='error'>Could not build the matrix: {_e(exc)}</p>", None, None
-        folder = Path(tempfile.mkdtemp(prefix="psed-"))
+            off = gr.update(value=None, interactive=False)
+            message = f"<p class='error' role='alert'>Could not build the matrix: {_e(exc)}</p>"
+            return message, off, off, off
+        folder = _scratch("psed")
         csv_path = folder / "psed-coverage.csv"
         md_path = folder / "psed-coverage.md"
+        docx_path = folder / "psed-coverage.docx"
+        data = matrix.to_dict()
         csv_path.write_text(matrix.to_csv(), encoding="utf-8")
         md_path.write_text(matrix.to_markdown(), encoding="utf-8")
-        return psed_html(matrix.to_dict()), str(csv_path), str(md_path)
+        docx_path.write_bytes(psed_docx(data))
+        return (
+            psed_html(data),
+            gr.update(value=str(csv_path), interactive=True),
+            gr.update(value=str(md_path), interactive=True),
+            gr.update(value=str(docx_path), interactive=True),
+        )
 
-    go.click(run, [], [out, csv_file, md_file], **private)
+    go.click(run, [], [out, csv_file, md_file, docx_file], **private)
+
+
+def _scratch(prefix: str) -> Path:
+    """A fresh temporary folder for one download (Gradio copies the file into its cache)."""
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
