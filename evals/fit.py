@@ -12,8 +12,12 @@ the test split is never read, so the figures reported on it stay held out.
    FEATURES` is fitted with its L2 strength chosen by grouped cross-validation (folds by
    source document, so a weight must carry over to a document it was not fitted on); the
    criterion is how often the best-scored unit states a fact (the answer's lead).
-2. **Selection operating points** (`keep_ratio`, `keep_min`) and **refusal** threshold are then
-   chosen by running the real pipeline over the dev split (`evaluate_dev`), grid-searched.
+2. **Refusal**: a logistic model over `assistant.refusal.FEATURES` (answerable against
+   out-of-scope dev questions), its threshold the highest refusal recall at which it refuses at
+   most `MAX_FALSE_REFUSAL` of answerable ones.
+3. **Selection operating points** (`keep_margin`, `char_budget`, `rerank`) are then chosen by
+   running the real pipeline over the dev split of every rendered format (`evaluate_dev`),
+   grid-searched (``--select-formats`` narrows it).
 
 Everything it chose, the grid, the data (question-set hash, formats, counts) and the dev
 figures go into the file's ``provenance``.
@@ -260,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT)
     parser.add_argument("--formats", default="", help="comma-separated (default: all rendered)")
     parser.add_argument(
-        "--select-formats", default="md,txt", help="formats the selection grid runs on"
+        "--select-formats",
+        default="",
+        help="formats the selection grid runs on (default: all; about 40 s a grid point for six)",
     )
     parser.add_argument("--out", type=Path, default=Path("assistant/answer_model.json"))
     args = parser.parse_args(argv)
@@ -312,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"refusal: {refusal}; operating point {point}")
     # 3. selection operating points, on the real pipeline
     base = replace(base, refusal=refusal)
-    select = [f for f in args.select_formats.split(",") if f in assistants]
+    select = [f for f in args.select_formats.split(",") if f in assistants] or list(assistants)
     runners = []
     for fmt in select:
         runner = _Runner(assistants[fmt].settings, "hybrid", "extractive", CANDIDATE_K)

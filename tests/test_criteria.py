@@ -245,9 +245,9 @@ MODE_SET = f"""
 name: modes
 questions:
   - id: lc
-    question: Which criteria apply to a learning culture?
+    question: Which criteria apply to the culture staff work in?
     mode: criteria
-    topic: learning culture
+    topic: staff culture
     expected_items:
       - Staff at all levels work in a culture
       - [an effective response to equality issues, effective response]
@@ -266,7 +266,7 @@ def write(tmp_path: Path, body: str) -> Path:
 
 def test_mode_questions_validate(tmp_path: Path) -> None:
     qs = load_question_set(write(tmp_path, MODE_SET)).questions
-    assert qs[0].mode == "criteria" and qs[0].topic == "learning culture"
+    assert qs[0].mode == "criteria" and qs[0].topic == "staff culture"
     assert qs[0].sources == [] and qs[0].expected_items[1] == [
         "an effective response to equality issues",
         "effective response",
