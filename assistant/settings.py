@@ -86,6 +86,27 @@ class Settings:
     auth: str = field(default="", repr=False)  # "user:password" or a path to a file holding it
     max_question_chars: int = 2000
 
+    # --- index and ingestion robustness (issue 17; README "Index faults")
+    # Files that failed to load are moved here with a `<name>.reason` file (never parsed again).
+    rejected_dir: Path = Path("corpus/rejected")
+    # Files are parsed in one reused child process (assistant.parse_pool). False parses in the
+    # build's own process (no limits), e.g. to debug a loader.
+    parse_in_subprocess: bool = True
+    # Per-file parse time limit. The slowest good file we have, a 300-page generated PDF of
+    # 5.6 MB, parses in PARSE_TIMEOUT_NOTE; the nested-<div> page of issue 17 took 240 s.
+    parse_timeout_s: float = 120.0
+    # Address-space cap (RLIMIT_AS) of the parse child: it starts at PARSE_VM_NOTE of virtual
+    # memory and peaks at PARSE_PEAK_NOTE on that PDF; the nested-<div> page needed 3.35 GB.
+    parse_memory_mb: int = 2048
+    # Free-space check before a build writes (assistant.storage): measured on Chroma 1.5.9 with
+    # 3000 new 560-character chunks + 3000 sentence vectors, Chroma grew 28.7 MB (4.8 kB per
+    # vector with text, log and full-text index) and the generation folder (chunks.jsonl +
+    # BM25) was 2.6 x the chunk text. Rounded up; `disk_reserve_mb` covers SQLite's journal and
+    # Chroma's compaction of one batch. Set the reserve above the free space to test refusal.
+    disk_bytes_per_vector: int = 5000
+    disk_generation_factor: float = 3.0
+    disk_reserve_mb: int = 8
+
     def path(self, value: Path) -> Path:
         """Resolve a configured path against the project root."""
         return value if value.is_absolute() else self.root / value
