@@ -489,21 +489,22 @@ def _report_quarantined(settings: Settings, report: BuildReport) -> None:
             report.errors.append(item.reason)
 
 
+def known_ids(manifest: dict[str, Any]) -> set[str]:
+    """Document ids a manifest accounts for: indexed documents and their duplicates."""
+    docs = manifest.get("documents", {})
+    return set(docs) | {alias for entry in docs.values() for alias in entry.get("aliases", [])}
+
+
 def _unindexed_uploads(
     settings: Settings, paths: list[Path], manifest: dict[str, Any], expected: Collection[str]
 ) -> list[str]:
-    """A note naming upload-folder files no generation lists and nobody just saved."""
+    """A note naming upload-folder files no generation knows and nobody just saved."""
     uploads = settings.path(settings.upload_dir).resolve()
-    listed = {
-        str(Path(e.get("path", "")).resolve()) for e in manifest.get("documents", {}).values()
-    }
+    known = known_ids(manifest)
     names = sorted(
         p.name
         for p in paths
-        if p.resolve().parent == uploads
-        and str(p.resolve()) not in listed
-        and p.name not in expected
-        and str(p) not in expected
+        if p.resolve().parent == uploads and p.stem not in known and p.name not in expected
     )
     if not names:
         return []
@@ -843,7 +844,7 @@ def _remove_orphans(collection: Any, sentences: Any, wanted: set[str]) -> int:
     for coll, ids in ((sentences, stale_sent), (collection, stale)):
         for i in range(0, len(ids), 5000):
             coll.delete(ids=ids[i : i + 5000])
-    return len(stale)
+    return len(stale) + len(stale_sent)
 
 
 def _drop_stale_collections(client: Any, settings: Settings, keep: set[str | None]) -> None:
@@ -981,7 +982,10 @@ def check_index(settings: Settings) -> list[str]:
         chunks = _read_chunks(folder)
         bm25 = BM25Index.load(folder / "bm25")
     except (OSError, ValueError) as exc:
-        return [f"generation {current['generation']} is unreadable: {exc}"]
+        return [
+            f"generation {current['generation']} is unreadable: {exc}; "
+            "`assistant index --repair` switches back to the newest readable generation"
+        ]
     ids = [c.chunk_id for c in chunks]
     if len(ids) != len(set(ids)):
         problems.append(f"{len(ids) - len(set(ids))} duplicate chunk ids in chunks.jsonl")
@@ -999,16 +1003,116 @@ def check_index(settings: Settings) -> list[str]:
         )
         sentence_parents = {parent_chunk_id(i) for i in _all_ids(sentences)}
     except Exception as exc:  # noqa: BLE001 - report whatever the store says
-        return problems + [f"Chroma collection {current['collection']!r} unreadable: {exc}"]
+        return problems + [_chroma_problem(settings, current["collection"], exc)]
     missing = set(ids) - in_chroma
     orphans = in_chroma - set(ids)
     if missing:
-        problems.append(f"{len(missing)} chunks have no vector in Chroma")
+        problems.append(f"{len(missing)} chunks have no vector in Chroma (run `assistant index`)")
     if orphans:
-        problems.append(f"{len(orphans)} orphaned vectors in Chroma (removed by the next build)")
+        problems.append(
+            f"{len(orphans)} orphaned vectors in Chroma (left by a failed or killed build; "
+            "removed by the next build or `assistant index --repair`)"
+        )
     stray = sentence_parents - set(ids)
     if stray:
         problems.append(
-            f"sentence vectors of {len(stray)} unknown chunks (removed by the next build)"
+            f"sentence vectors of {len(stray)} unknown chunks (removed by the next build or "
+            "`assistant index --repair`)"
         )
     return problems
+
+
+def _chroma_problem(settings: Settings, name: str, exc: BaseException) -> str:
+    """Why Chroma cannot be read, with the cause a full disk hides behind "compaction"."""
+    pending = unapplied_writes(settings.indexes) if not settings.chroma_url else 0
+    text = f"Chroma collection {name!r} unreadable: {_short(exc)}"
+    if pending:
+        free = free_bytes(settings.indexes) / MB
+        text += (
+            f"; Chroma holds {pending} writes of a failed build it cannot apply "
+            f"({free:.1f} MB free at {settings.indexes}; a full disk?); "
+            "`assistant index --repair` rolls them back"
+        )
+    return text
+
+
+def leftovers(settings: Settings) -> list[str]:
+    """What failed or killed builds left that readers never use (`--repair` removes it)."""
+    found: list[str] = []
+    failed = _failed_generations(settings)
+    if failed:
+        names = ", ".join(p.name for p in failed)
+        found.append(f"{len(failed)} unfinished generation folder(s) of a failed build: {names}")
+    uploads = settings.path(settings.upload_dir)
+    parts = sorted(uploads.glob(".*.part")) if uploads.is_dir() else []
+    if parts:
+        found.append(f"{len(parts)} partial upload(s) of an interrupted upload in {uploads}")
+    return found
+
+
+def repair_index(settings: Settings) -> list[str]:
+    """Fix what a fault left: unfinished folders, unapplied Chroma writes, a broken pointer,
+    orphaned vectors, stale collections and partial uploads. Returns what was done; what it
+    cannot fix (chunks without vectors) is named with the command that does."""
+    actions: list[str] = []
+    with build_lock(settings):
+        actions += _clear_failed_builds(settings)
+        try:
+            current = read_current(settings)
+        except IndexProblem:
+            current = None
+        if current is None or not _readable(settings, current["generation"]):
+            restored = _restore_pointer(settings)
+            if restored is None:
+                return actions + ["no readable generation: run `assistant index --rebuild`"]
+            actions.append(f"switched back to the newest readable generation {restored}")
+        actions += _repair_vectors(settings)
+        _prune_generations(settings, keep={(read_current(settings) or {}).get("generation")})
+        uploads = settings.path(settings.upload_dir)
+        for part in sorted(uploads.glob(".*.part")) if uploads.is_dir() else []:
+            part.unlink(missing_ok=True)
+            actions.append(f"removed partial upload {part.name}")
+    return actions
+
+
+def _repair_vectors(settings: Settings) -> list[str]:
+    """Drop stale collections and orphaned vectors; on a full disk, say so and roll back."""
+    current = read_current(settings) or {}
+    try:
+        client = chroma_client(settings, fresh=True)
+        name = current["collection"]
+        _drop_stale_collections(client, settings, keep={name, sentence_collection_name(name)})
+        removed = _remove_current_orphans(settings)
+    except Exception as exc:  # noqa: BLE001 - report the store's reason
+        _recover_store(settings)
+        return [f"could not remove orphaned vectors ({_short(exc)}); free space and run again"]
+    return [f"removed {removed} orphaned vectors"] if removed else []
+
+
+def _readable(settings: Settings, generation: str) -> bool:
+    folder = _generation_dir(settings, generation)
+    try:
+        json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        _read_chunks(folder)
+        BM25Index.load(folder / "bm25")
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _restore_pointer(settings: Settings) -> str | None:
+    """Point CURRENT at the newest generation that reads completely (None when none does)."""
+    root = settings.indexes / "generations"
+    if not root.is_dir():
+        return None
+    for name in sorted((p.name for p in root.iterdir() if p.name.startswith("g")), reverse=True):
+        if _readable(settings, name):
+            manifest = json.loads((root / name / "manifest.json").read_text(encoding="utf-8"))
+            pointer = {
+                "generation": name,
+                "collection": manifest["collection"],
+                "chunks": manifest["chunks"],
+            }
+            _atomic_write(settings.indexes / "CURRENT.json", json.dumps(pointer))
+            return name
+    return None

@@ -4,15 +4,20 @@ A hostile or pathological file (a 50 MB HTML page of nested ``<div>``s took 4 mi
 3.35 GB) must not stall a build or take the machine's memory. The parser therefore runs in a
 child process whose address space is capped with ``RLIMIT_AS`` and whose answer is awaited
 with a timeout; a file that hits either limit becomes an ordinary `LoadError` and the child is
-replaced. One child is reused across files (starting one costs about a second of imports), and
-it is started with ``spawn`` because the parent has threads (Chroma, Gradio) that ``fork``
-would copy in a broken state.
+replaced. One child is reused across files (starting one costs a fraction of a second of
+imports). It is a fresh interpreter (``python -c``) talking over a socket pair, not a
+``multiprocessing`` child: ``fork`` would copy the parent's threads (Chroma, Gradio) in a broken
+state, and ``spawn`` re-runs the parent's main script, which a test driver or a user script
+does not guard.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import os
 import resource
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -24,6 +29,19 @@ from assistant.loaders import LoadError
 from assistant.settings import Settings
 
 MB = 1024 * 1024
+
+
+_CHILD = "import sys; from assistant.parse_pool import serve; serve(int(sys.argv[1]))"
+
+
+def serve(fd: int) -> None:
+    """Entry point of the child process: receive the settings, then parse until told to stop."""
+    conn = Connection(fd)
+    try:
+        settings = conn.recv()
+    except (EOFError, OSError):
+        return
+    _worker(conn, settings)
 
 
 def _worker(conn: Connection, settings: Settings) -> None:
@@ -46,7 +64,11 @@ def _worker(conn: Connection, settings: Settings) -> None:
             )
             conn.send(("ok", chunks, entry))
         except LoadError as exc:
-            conn.send(("error", exc.path, exc.reason))
+            if not isinstance(exc.__cause__, MemoryError):
+                conn.send(("error", exc.path, exc.reason))
+                continue
+            conn.send(("memory", path, ""))
+            return
         except MemoryError:
             conn.send(("memory", path, ""))
             return  # the heap may be in any state; let the parent start a new child
@@ -68,19 +90,26 @@ class ParsePool:
         self.close()
 
     def _start(self) -> Connection:
-        if self._conn is not None and self._proc is not None and self._proc.is_alive():
+        if self._conn is not None and self._proc is not None and self._proc.poll() is None:
             return self._conn
         self._stop(kill=True)
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        self._proc = ctx.Process(
-            target=_worker, args=(child, self.settings), name="assistant-parse", daemon=True
+        ours, theirs = socket.socketpair()
+        package_root = str(Path(__file__).resolve().parents[1])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_root, env.get("PYTHONPATH", "")) if p
         )
-        self._proc.start()
-        child.close()
-        self._conn = parent
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),),
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self._conn = Connection(ours.detach())
+        self._conn.send(self.settings)
         self.started += 1
-        return parent
+        return self._conn
 
     def parse(
         self, path: Path, progress: Callable[[int, int], None] | None = None
@@ -128,25 +157,30 @@ class ParsePool:
     def _exit_code(self) -> int | None:
         if self._proc is None:
             return None
-        self._proc.join(5)
-        return self._proc.exitcode
+        try:
+            return self._proc.wait(5)
+        except subprocess.TimeoutExpired:
+            return None
 
     def _stop(self, kill: bool) -> None:
         if self._proc is not None:
-            if kill and self._proc.is_alive():
+            if kill and self._proc.poll() is None:
                 self._proc.kill()
-            self._proc.join(5)
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
         if self._conn is not None:
             self._conn.close()
         self._proc, self._conn = None, None
 
     def close(self) -> None:
         """Ask the child to exit (it also exits by itself when the parent dies)."""
-        if self._conn is not None and self._proc is not None and self._proc.is_alive():
+        if self._conn is not None and self._proc is not None and self._proc.poll() is None:
             try:
                 self._conn.send(None)
-                self._proc.join(5)
-            except OSError:
+                self._proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
                 pass
         self._stop(kill=True)
 

@@ -92,12 +92,13 @@ class Settings:
     # Files are parsed in one reused child process (assistant.parse_pool). False parses in the
     # build's own process (no limits), e.g. to debug a loader.
     parse_in_subprocess: bool = True
-    # Per-file parse time limit. The slowest good file we have, a 300-page generated PDF of
-    # 5.6 MB, parses in PARSE_TIMEOUT_NOTE; the nested-<div> page of issue 17 took 240 s.
+    # Per-file parse time limit: a 10 MB prose .txt parses in 10.7 s here (2 shared cores), so a
+    # file at the 50 MB upload limit needs about a minute; 120 s is twice that. The nested-<div>
+    # page of issue 17 took 240 s.
     parse_timeout_s: float = 120.0
-    # Address-space cap (RLIMIT_AS) of the parse child: it starts at PARSE_VM_NOTE of virtual
-    # memory and peaks at PARSE_PEAK_NOTE on that PDF; the nested-<div> page needed 3.35 GB.
-    parse_memory_mb: int = 2048
+    # Address-space cap (RLIMIT_AS) of the parse child: 82 MB after the seeds, 654 MB peak for
+    # that 10 MB .txt (65 x its size), so 4 GB still reads a 50 MB text file (~3.3 GB).
+    parse_memory_mb: int = 4096
     # Free-space check before a build writes (assistant.storage): measured on Chroma 1.5.9 with
     # 3000 new 560-character chunks + 3000 sentence vectors, Chroma grew 28.7 MB (4.8 kB per
     # vector with text, log and full-text index) and the generation folder (chunks.jsonl +
