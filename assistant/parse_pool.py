@@ -29,6 +29,8 @@ from assistant.loaders import LoadError
 from assistant.settings import Settings
 
 MB = 1024 * 1024
+# The child imports the loaders in about 0.1 s here; a minute means it cannot start at all.
+STARTUP_TIMEOUT_S = 60.0
 
 
 _CHILD = "import sys; from assistant.parse_pool import serve; serve(int(sys.argv[1]))"
@@ -51,6 +53,7 @@ def _worker(conn: Connection, settings: Settings) -> None:
     limit = settings.parse_memory_mb * MB
     if limit > 0:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    conn.send(("ready",))  # imports done: the parent's clock starts with each file
     while True:
         try:
             path = conn.recv()
@@ -109,6 +112,13 @@ class ParsePool:
         self._conn = Connection(ours.detach())
         self._conn.send(self.settings)
         self.started += 1
+        try:
+            ready = self._conn.poll(STARTUP_TIMEOUT_S) and self._conn.recv() == ("ready",)
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self._stop(kill=True)
+            raise RuntimeError("the parse child process did not start (see its stderr)")
         return self._conn
 
     def parse(

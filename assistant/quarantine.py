@@ -33,7 +33,9 @@ class RejectedFile:
 
 
 def folder(settings: Settings) -> Path:
-    return settings.path(settings.rejected_dir)
+    """The quarantine folder: `rejected_dir`, relative to the corpus folder unless absolute."""
+    rejected = settings.rejected_dir
+    return rejected if rejected.is_absolute() else settings.corpus / rejected
 
 
 def can_quarantine(settings: Settings, path: Path) -> bool:

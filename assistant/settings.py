@@ -88,7 +88,8 @@ class Settings:
 
     # --- index and ingestion robustness (issue 17; README "Index faults")
     # Files that failed to load are moved here with a `<name>.reason` file (never parsed again).
-    rejected_dir: Path = Path("corpus/rejected")
+    # A relative path is inside the corpus folder (so it follows `corpus_dir`).
+    rejected_dir: Path = Path("rejected")
     # Files are parsed in one reused child process (assistant.parse_pool). False parses in the
     # build's own process (no limits), e.g. to debug a loader.
     parse_in_subprocess: bool = True
