@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -55,6 +56,8 @@ from assistant.text import sentence_spans
 # splitter, 2 the block model (assistant.blocks). An index of another version is rebuilt.
 PIPELINE_VERSION = str(STRUCTURE_VERSION)
 Progress = Callable[[str, int, int, str], None]  # (stage, done, total, detail)
+EMBED_BATCH = 256  # chunks embedded and stored per Chroma write
+log = logging.getLogger(__name__)
 
 
 def _noop(stage: str, done: int, total: int, detail: str) -> None:
@@ -706,7 +709,10 @@ def _write_failure(
     _recover_store(settings)
     free = free_bytes(settings.indexes)
     all_chunks = [c for doc_id in docs.new for c in docs.chunks[doc_id]]
-    needed = space_needed(settings, docs.to_embed, all_chunks)
+    # Chroma's compaction error hides ENOSPC: a failure with less free space than the build
+    # needs, or than one embedding batch needs at the measured rate, is a full disk.
+    batch = EMBED_BATCH * 2 * max(settings.disk_bytes_per_vector, Settings.disk_bytes_per_vector)
+    needed = max(space_needed(settings, docs.to_embed, all_chunks), batch)
     if is_disk_full(exc) or free < needed:
         return DiskFull(settings.indexes, free, needed, f"while writing: {_short(exc)}")
     return IndexProblem(
@@ -728,8 +734,10 @@ def _recover_store(settings: Settings) -> None:
     from chromadb.api.shared_system_client import SharedSystemClient
 
     SharedSystemClient.clear_system_cache()
-    with contextlib.suppress(sqlite3.Error, OSError):
+    try:
         rollback_unapplied_writes(settings.indexes)
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("could not roll back Chroma's unapplied writes: %s", exc)
     with contextlib.suppress(Exception):
         _remove_current_orphans(settings)
 
@@ -800,7 +808,7 @@ def _embed_and_store(
     embedder: Any,
     chunks: list[Chunk],
     progress: Progress,
-    batch: int = 256,
+    batch: int = EMBED_BATCH,
 ) -> int:
     """Embed chunks (and their sentences) in batches and upsert them; returns chunks stored."""
     total = len(chunks)

@@ -119,12 +119,33 @@ def rollback_unapplied_writes(index_dir: Path) -> int:
     removed = 0
     with contextlib.closing(_connect(path, readonly=False)) as db:
         for topic, applied, _count in _unapplied(db):
-            cur = db.execute(
-                "DELETE FROM embeddings_queue WHERE topic = ? AND seq_id > ?", (topic, applied)
-            )
-            removed += cur.rowcount
-        db.commit()
+            removed += _delete_tail(db, topic, applied)
     return removed
+
+
+# Rows deleted per transaction: SQLite's rollback journal holds the pages a transaction
+# changes, and on a full disk there may be room for only a few; the newest rows go first, so
+# an interrupted rollback still shortened the tail that cannot be applied.
+ROLLBACK_BATCH = 20
+
+
+def _delete_tail(db: sqlite3.Connection, topic: str, applied: int) -> int:
+    removed = 0
+    while True:
+        seqs = [
+            row[0]
+            for row in db.execute(
+                "SELECT seq_id FROM embeddings_queue WHERE topic = ? AND seq_id > ? "
+                "ORDER BY seq_id DESC LIMIT ?",
+                (topic, applied, ROLLBACK_BATCH),
+            )
+        ]
+        if not seqs:
+            return removed
+        marks = ",".join("?" * len(seqs))
+        db.execute(f"DELETE FROM embeddings_queue WHERE seq_id IN ({marks})", seqs)
+        db.commit()
+        removed += len(seqs)
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
