@@ -686,10 +686,11 @@ def space_needed(settings: Settings, pending: list[Chunk], all_chunks: list[Chun
     The factors are Settings fields measured on Chroma 1.5.9 (see their comment)."""
     vectors = 0 if settings.chroma_url else sum(1 + len(sentence_vectors(c)) for c in pending)
     text = sum(len(c.text.encode("utf-8")) for c in all_chunks)
+    reserve = settings.disk_reserve_mb * MB if vectors else 0  # headroom for Chroma's writes
     return (
         vectors * settings.disk_bytes_per_vector
         + int(text * settings.disk_generation_factor)
-        + settings.disk_reserve_mb * MB
+        + reserve
     )
 
 

@@ -77,7 +77,7 @@ def answers(settings: Settings) -> list[tuple[bool, str, list[str]]]:
 def run_cli(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "assistant", *args],
-        env=cli_env(settings, **env),
+        env=cli_env(settings, ASSISTANT_UPLOAD_DIR=str(settings.path(settings.upload_dir)), **env),
         cwd=settings.root,
         capture_output=True,
         text=True,
@@ -177,6 +177,8 @@ def test_write_failure_on_a_full_disk_leaves_the_previous_index(small_disk: Sett
     )
     build_index(unchecked)
     before, live = answers(unchecked), read_current(unchecked)
+    ballast = unchecked.indexes.parent / "ballast"  # what the user deletes to free space
+    ballast.write_bytes(b"\0" * 6 * 1024 * 1024)
     big = prose(unchecked.corpus / "big.txt", 3)
     with pytest.raises(DiskFull, match=r"disk full at .*MB free, need ~[\d.]+ MB") as exc:
         build_index(unchecked)
@@ -190,6 +192,7 @@ def test_write_failure_on_a_full_disk_leaves_the_previous_index(small_disk: Sett
     checked = run_cli(unchecked, "index", "--check")
     assert "unreadable" not in checked.stderr, checked.stderr
     big.unlink()
+    ballast.unlink()
     repaired = run_cli(unchecked, "index", "--repair")
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     assert answers(unchecked) == before
