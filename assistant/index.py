@@ -433,6 +433,11 @@ def _collect_documents(
         docs.to_embed.extend(c for c in chunks if c.chunk_id not in old_chunks)
         docs.refresh_meta.extend(c for c in chunks if c.chunk_id in old_chunks)
     progress("documents", len(paths), len(paths), "")
+    if report.rejected:
+        report.notes.append(
+            f"moved {len(report.rejected)} unreadable file(s) to {quarantine.folder(settings)}; "
+            f"not parsed again until replaced: {', '.join(report.rejected)}"
+        )
     for dup, original in report.duplicates.items():
         if original in docs.new:
             docs.new[original].setdefault("aliases", [])
