@@ -11,6 +11,12 @@ chunks that changed and upserts them into the live collection; readers only trus
 their own generation, so an interrupted build (Ctrl-C, kill -9) leaves extra vectors that nothing
 reads, and the next build removes them. ``--rebuild`` writes into a new collection and switches
 over only when complete, so the previous index keeps answering throughout.
+
+Faults (issue 17): a build checks the free space before it writes and turns a write failure
+(full disk, SQLite, Chroma) into `IndexProblem`/`DiskFull` after undoing what it left
+(`assistant.storage`); files are parsed in a child process with limits
+(`assistant.parse_pool`) and a file that fails is quarantined (`assistant.quarantine`);
+`check_index`, `leftovers` and `repair_index` explain and remove what a fault left behind.
 """
 
 from __future__ import annotations
