@@ -44,7 +44,6 @@ from assistant.library import (
     delete_document,
     delete_rejected,
     rejected,
-    save_upload,
     unindexed_uploads,
 )
 from assistant.settings import Settings
@@ -53,6 +52,22 @@ QUESTIONS = [
     "What are the three aims of the public sector equality duty?",
     "How long does the full inspection of Cafcass take?",
 ]
+
+
+# An upload killed with SIGKILL after its file is saved, when the index update starts.
+KILLED_UPLOAD = """
+import os, signal, sys
+from pathlib import Path
+from assistant.library import add_documents
+from assistant.settings import load_settings
+
+
+def die(stage, done, total, detail):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+add_documents(load_settings(), [("late.txt", Path(sys.argv[1]).read_bytes())], progress=die)
+"""
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -429,10 +444,22 @@ def test_a_file_deleted_during_a_build_is_skipped_and_not_listed(settings: Setti
 def test_an_upload_saved_but_never_indexed_is_picked_up_and_reported(settings: Settings) -> None:
     build_index(settings)
     before = answers(settings)
-    # what kill -9 between saving and indexing leaves: the file, and maybe a partial one
+    # an upload whose process is killed (SIGKILL) once the file is saved, as indexing starts
     text = (settings.corpus / f"{NEWS_ID}.txt").read_text(encoding="utf-8")
-    save_upload(settings, "late.txt", ("Saved before the crash. " + text[::-1]).encode())
-    (settings.corpus / "uploads" / ".torn.txt.part").write_bytes(b"half")
+    payload = settings.indexes.parent / "late.bin"
+    payload.write_bytes(("Saved before the crash. " + text[::-1]).encode())
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_UPLOAD, str(payload)],
+        env=cli_env(settings, ASSISTANT_UPLOAD_DIR=str(settings.path(settings.upload_dir))),
+        cwd=settings.root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert (settings.corpus / "uploads" / "late.txt").is_file()
+    assert "late" not in read_manifest(settings)["documents"]
+    (settings.corpus / "uploads" / ".torn.txt.part").write_bytes(b"half")  # a torn save
     assert unindexed_uploads(settings) == ["late.txt"]
     checked = run_cli(settings, "index", "--check")
     assert "partial upload" in checked.stderr
