@@ -611,17 +611,6 @@ def _write(
         _cleanup(settings, report, lambda: _remove_orphans(collection, sentences, wanted_ids))
         return report
 
-    progress("bm25", 0, 1, "")
-    gen_tmp = _tmp_generation(settings, generation)
-    shutil.rmtree(gen_tmp, ignore_errors=True)
-    gen_tmp.mkdir(parents=True)
-    BM25Index.build([embed_text(c) for c in all_chunks]).save(gen_tmp / "bm25")
-    progress("bm25", 1, 1, "")
-    with open(gen_tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
-        for chunk in all_chunks:
-            fh.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
     manifest = {
         "generation": generation,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -632,10 +621,7 @@ def _write(
         "documents": new_docs,
         "errors": report.errors,
     }
-    _atomic_write(gen_tmp / "manifest.json", json.dumps(manifest, indent=1))
-    final_dir = _generation_dir(settings, generation)
-    shutil.rmtree(final_dir, ignore_errors=True)
-    os.rename(gen_tmp, final_dir)
+    _write_generation(settings, generation, all_chunks, manifest, progress)
     pointer = {"generation": generation, "collection": coll_name, "chunks": len(all_chunks)}
     _atomic_write(settings.indexes / "CURRENT.json", json.dumps(pointer))
     # The switch is done; everything below is clean-up a crash (or a full disk) can skip.
@@ -651,6 +637,32 @@ def _write(
 
     _cleanup(settings, report, clean_up)
     return report
+
+
+def _write_generation(
+    settings: Settings,
+    generation: str,
+    all_chunks: list[Chunk],
+    manifest: dict[str, Any],
+    progress: Progress,
+) -> None:
+    """BM25, chunk store and manifest into a temporary folder, then renamed into place (not
+    yet live: CURRENT.json is switched by the caller)."""
+    progress("bm25", 0, 1, "")
+    gen_tmp = _tmp_generation(settings, generation)
+    shutil.rmtree(gen_tmp, ignore_errors=True)
+    gen_tmp.mkdir(parents=True)
+    BM25Index.build([embed_text(c) for c in all_chunks]).save(gen_tmp / "bm25")
+    progress("bm25", 1, 1, "")
+    with open(gen_tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+        for chunk in all_chunks:
+            fh.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    _atomic_write(gen_tmp / "manifest.json", json.dumps(manifest, indent=1))
+    final_dir = _generation_dir(settings, generation)
+    shutil.rmtree(final_dir, ignore_errors=True)
+    os.rename(gen_tmp, final_dir)
 
 
 def _refresh_metadata(collection: Any, sentences: Any, chunks: list[Chunk]) -> None:
