@@ -98,22 +98,53 @@ def index(
     corpus: Annotated[Path | None, typer.Option(help="Corpus folder.")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start from a clean index.")] = False,
     check: Annotated[bool, typer.Option("--check", help="Verify index consistency.")] = False,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Remove what a failed or killed build left.")
+    ] = False,
     if_stale: Annotated[bool, typer.Option("--if-stale", hidden=True)] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Build or update the index (incremental by content hash)."""
     settings = _settings(config, corpus_dir=corpus)
+    if repair:
+        _repair(settings)
+        return
     if check:
-        from assistant.index import check_index
-
-        problems = check_index(settings)
-        for problem in problems:
-            console.print(f"[red]Problem:[/] {escape(str(problem))}")
-        if problems:
-            raise typer.Exit(1)
-        console.print("Index is consistent: Chroma, BM25, chunk store and manifest agree.")
+        _check(settings)
         return
     _print_report(run_index(settings, rebuild=rebuild))
+
+
+def _check(settings: Settings) -> None:
+    """`index --check`: problems fail (exit 1); leftovers of failed builds are explained."""
+    from assistant.index import IndexProblem, check_index, leftovers
+
+    try:
+        problems = check_index(settings)
+    except IndexProblem as exc:
+        problems = [f"{exc} (or `assistant index --repair`)"]
+    for problem in problems:
+        console.print(f"[red]Problem:[/] {escape(str(problem))}")
+    for item in leftovers(settings):
+        console.print(f"[yellow]Leftover:[/] {escape(item)}; `assistant index --repair` removes it")
+    if problems:
+        raise typer.Exit(1)
+    console.print("Index is consistent: Chroma, BM25, chunk store and manifest agree.")
+
+
+def _repair(settings: Settings) -> None:
+    """`index --repair`: fix what a fault left, then check (exit 1 when problems remain)."""
+    from assistant.index import IndexProblem, repair_index
+
+    try:
+        actions = repair_index(settings)
+    except IndexProblem as exc:
+        _fail(str(exc))
+    for action in actions:
+        console.print(f"Repaired: {escape(action)}")
+    if not actions:
+        console.print("Nothing to repair.")
+    _check(settings)
 
 
 def _filters(doc: list[str] | None, doc_type: list[str] | None) -> dict[str, Any]:

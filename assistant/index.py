@@ -11,6 +11,12 @@ chunks that changed and upserts them into the live collection; readers only trus
 their own generation, so an interrupted build (Ctrl-C, kill -9) leaves extra vectors that nothing
 reads, and the next build removes them. ``--rebuild`` writes into a new collection and switches
 over only when complete, so the previous index keeps answering throughout.
+
+Faults (issue 17): a build checks the free space before it writes and turns a write failure
+(full disk, SQLite, Chroma) into `IndexProblem`/`DiskFull` after undoing what it left
+(`assistant.storage`); files are parsed in a child process with limits
+(`assistant.parse_pool`) and a file that fails is quarantined (`assistant.quarantine`);
+`check_index`, `leftovers` and `repair_index` explain and remove what a fault left behind.
 """
 
 from __future__ import annotations
@@ -19,34 +25,45 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
+import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from assistant import quarantine
 from assistant.blocks import STRUCTURE_VERSION
 from assistant.bm25 import BM25Index
 from assistant.documents import Chunk
 from assistant.embeddings import get_embedder
-from assistant.ingest import process_file
 from assistant.loaders import SIDECAR_SUFFIXES, LoadError, discover
+from assistant.parse_pool import make_parser
 from assistant.settings import Settings
+from assistant.storage import (
+    MB,
+    DiskFull,
+    IndexProblem,
+    free_bytes,
+    is_disk_full,
+    is_store_failure,
+    rollback_unapplied_writes,
+    unapplied_writes,
+)
 from assistant.text import sentence_spans
 
 # The structure version of what an index holds (loaders + chunker): 1 was the line-based
 # splitter, 2 the block model (assistant.blocks). An index of another version is rebuilt.
 PIPELINE_VERSION = str(STRUCTURE_VERSION)
 Progress = Callable[[str, int, int, str], None]  # (stage, done, total, detail)
-
-
-class IndexProblem(RuntimeError):
-    """The index is missing, busy or inconsistent; the message says what to run."""
+EMBED_BATCH = 256  # chunks embedded and stored per Chroma write
+log = logging.getLogger(__name__)
 
 
 def _noop(stage: str, done: int, total: int, detail: str) -> None:
@@ -204,6 +221,7 @@ class BuildReport:
     duplicates: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     kept_on_error: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # file names moved to quarantine now
     chunks_total: int = 0
     chunks_embedded: int = 0
     chunks_per_doc: dict[str, int] = field(default_factory=dict)
@@ -235,198 +253,570 @@ def build_index(
     progress: Progress = _noop,
     files: list[Path] | None = None,
     embedder: Any = None,
+    expected: Collection[str] = (),
 ) -> BuildReport:
-    """Bring the index up to date with the corpus folder (incremental by content hash)."""
+    """Bring the index up to date with the corpus folder (incremental by content hash).
+
+    `expected` names files the caller has just saved (an upload); any other file of the upload
+    folder that no generation lists was saved by an upload that never got indexed (the process
+    was killed) and is reported as picked up. A file deleted while the build runs is left out;
+    one deleted after the last look but before the switch gets a second, quick pass, so the
+    index never lists a file that is gone. A write failure (a full disk) leaves the previous
+    generation live and raises `IndexProblem` (`DiskFull`) with a clear message.
+    """
     started = time.perf_counter()
-    report = BuildReport()
     with build_lock(settings):
         embedder = embedder or get_embedder(settings)
-        current = read_current(settings)
-        old_manifest = read_manifest(settings, current) if current else {"documents": {}}
-        old_chunks: dict[str, Chunk] = {}
-        if current:
-            old_chunks = {
-                c.chunk_id: c
-                for c in _read_chunks(_generation_dir(settings, current["generation"]))
-            }
-        fingerprint = f"{PIPELINE_VERSION}:{settings.chunk_min_chars}:{settings.chunk_max_chars}"
-        fresh = (
-            rebuild
-            or current is None
-            or old_manifest.get("embedder") != embedder.name
-            or old_manifest.get("pipeline") != fingerprint
-        )
-        old_version = str(old_manifest.get("pipeline") or "").split(":")[0]
-        if current and not rebuild and old_version != PIPELINE_VERSION:
-            report.notes.append(
-                f"the index was built with document structure version {old_version or '?'}; "
-                f"rebuilding every document with version {PIPELINE_VERSION} (block model)"
-            )
-        client = chroma_client(settings)
-        gen_number = int(current["generation"][1:]) + 1 if current else 1
-        generation = f"g{gen_number:06d}"
-        coll_name = (
-            f"{settings.collection}-{generation}"
-            if fresh and current
-            else (current["collection"] if current else settings.collection)
-        )
-        keep = {coll_name, (current or {}).get("collection")}
-        _drop_stale_collections(
-            client, settings, keep=keep | {sentence_collection_name(k) for k in keep if k}
-        )
-        collection = _collection(client, coll_name, embedder.name)
-        sentences = _collection(client, sentence_collection_name(coll_name), embedder.name)
+        cleanup_notes = _clear_failed_builds(settings)
+        with make_parser(settings) as parser:
+            report = _build(settings, rebuild, progress, files, embedder, parser, expected)
+            gone = _listed_but_gone(settings) if files is None else []
+            if gone:
+                again = _build(settings, False, progress, None, embedder, parser, expected)
+                report.removed = sorted(set(report.removed) | set(again.removed))
+                report.generation, report.chunks_total = again.generation, again.chunks_total
+                report.chunks_per_doc = again.chunks_per_doc
+                report.notes.append(f"removed during the build, now dropped: {', '.join(gone)}")
+        report.notes[:0] = cleanup_notes
+        report.seconds = time.perf_counter() - started
+        return report
 
-        paths, discover_errors = discover(settings.corpus) if files is None else (files, [])
-        report.errors += [str(e) for e in discover_errors]
-        old_docs: dict[str, Any] = {} if fresh else old_manifest.get("documents", {})
-        new_docs: dict[str, Any] = {}
-        chunks_by_doc: dict[str, list[Chunk]] = {}
-        seen_hashes: dict[str, str] = {}
-        to_embed: list[Chunk] = []
-        refresh_meta: list[Chunk] = []  # unchanged text, possibly changed title/type/offsets
-        progress("documents", 0, len(paths), "")
-        for i, path in enumerate(paths):
-            doc_id = path.stem
-            progress("documents", i, len(paths), path.name)
-            if doc_id in new_docs:
-                report.errors.append(
-                    f"{path.name}: another file already has document id {doc_id!r}"
-                )
-                continue
-            content_hash = _file_hash(path)
-            if content_hash in seen_hashes:
-                report.duplicates[doc_id] = seen_hashes[content_hash]
-                continue
-            doc_hash = hashlib.sha256(
-                content_hash.encode() + _sidecar_bytes(path) + fingerprint.encode()
-            ).hexdigest()
-            previous = old_docs.get(doc_id)
-            if (
-                previous
-                and previous.get("hash") == doc_hash
-                and all(cid in old_chunks for cid in previous["chunks"])
-            ):
-                # a copy without aliases: they are recomputed below and compared with the old
-                new_docs[doc_id] = {k: v for k, v in previous.items() if k != "aliases"}
-                chunks_by_doc[doc_id] = [old_chunks[cid] for cid in previous["chunks"]]
-                report.unchanged.append(doc_id)
-                seen_hashes[content_hash] = doc_id
-                continue
-            try:
-                chunks, entry = process_file(
-                    path,
-                    settings,
-                    progress=lambda done, total, name=path.name: progress(
-                        "pages", done, total, name
-                    ),
-                )
-            except LoadError as exc:
-                report.errors.append(str(exc))
-                if previous and all(cid in old_chunks for cid in previous["chunks"]):
-                    # keep the last good version rather than lose it (aliases recomputed below)
-                    new_docs[doc_id] = {k: v for k, v in previous.items() if k != "aliases"}
-                    chunks_by_doc[doc_id] = [old_chunks[cid] for cid in previous["chunks"]]
-                    report.kept_on_error.append(doc_id)
-                continue
-            # only a file that indexed can be the original of a duplicate (two empty or two
-            # broken files with equal bytes are each reported with their own error)
-            seen_hashes[content_hash] = doc_id
-            entry["hash"] = doc_hash
-            entry["indexed_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            new_docs[doc_id] = entry
-            chunks_by_doc[doc_id] = chunks
-            (report.updated if previous else report.added).append(doc_id)
-            to_embed.extend(c for c in chunks if c.chunk_id not in old_chunks)
-            refresh_meta.extend(c for c in chunks if c.chunk_id in old_chunks)
-        progress("documents", len(paths), len(paths), "")
-        for dup, original in report.duplicates.items():
-            if original in new_docs:
-                new_docs[original].setdefault("aliases", [])
-                if dup not in new_docs[original]["aliases"]:
-                    new_docs[original]["aliases"].append(dup)
-        report.removed = sorted(set(old_manifest.get("documents", {})) - set(new_docs))
 
-        all_chunks = [c for doc_id in new_docs for c in chunks_by_doc[doc_id]]
-        wanted_ids = {c.chunk_id for c in all_chunks}
-        # Chunks listed as unchanged must really have vectors (self-healing after a crash).
-        present = _existing_ids(collection, [c.chunk_id for c in all_chunks])
-        pending = {c.chunk_id: c for c in to_embed}
-        for chunk in all_chunks:
-            if chunk.chunk_id not in present:
-                pending.setdefault(chunk.chunk_id, chunk)
-        report.chunks_embedded = _embed_and_store(
-            collection, sentences, embedder, list(pending.values()), progress
-        )
-        keep_meta = [c for c in refresh_meta if c.chunk_id not in pending]
-        for i in range(0, len(keep_meta), 1000):
-            part = keep_meta[i : i + 1000]
-            collection.update(
-                ids=[c.chunk_id for c in part], metadatas=[c.chroma_metadata() for c in part]
-            )
-            pieces = [(c, vid) for c in part for vid, _, _ in sentence_vectors(c)]
-            if pieces:
-                sentences.update(
-                    ids=[vid for _, vid in pieces],
-                    metadatas=[{"parent": c.chunk_id, **c.chroma_metadata()} for c, _ in pieces],
-                )
-        report.changed = bool(
-            fresh
-            or report.added
-            or report.updated
-            or report.removed
-            or report.chunks_embedded
-            or keep_meta
-            or set(new_docs) != set(old_manifest.get("documents", {}))
-            or any(
-                new_docs[d].get("aliases") != old_docs.get(d, {}).get("aliases") for d in new_docs
-            )
-        )
-        report.chunks_total = len(all_chunks)
-        report.chunks_per_doc = {d: len(chunks_by_doc[d]) for d in new_docs}
-        if not report.changed and current is not None:
-            report.generation = current["generation"]
-            _remove_orphans(collection, sentences, wanted_ids)
-            report.seconds = time.perf_counter() - started
-            return report
+@dataclass
+class _Docs:
+    """What the document pass decided: entries, chunks, and which chunks need work."""
 
-        progress("bm25", 0, 1, "")
-        gen_tmp = settings.indexes / "generations" / f".tmp-{generation}-{os.getpid()}"
-        shutil.rmtree(gen_tmp, ignore_errors=True)
-        gen_tmp.mkdir(parents=True)
-        BM25Index.build([embed_text(c) for c in all_chunks]).save(gen_tmp / "bm25")
-        progress("bm25", 1, 1, "")
-        with open(gen_tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
-            for chunk in all_chunks:
-                fh.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        manifest = {
-            "generation": generation,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "embedder": embedder.name,
-            "pipeline": fingerprint,
-            "collection": coll_name,
-            "chunks": len(all_chunks),
-            "documents": new_docs,
-            "errors": report.errors,
+    new: dict[str, Any] = field(default_factory=dict)
+    chunks: dict[str, list[Chunk]] = field(default_factory=dict)
+    to_embed: list[Chunk] = field(default_factory=list)
+    refresh_meta: list[Chunk] = field(default_factory=list)  # same text, maybe new metadata
+
+
+def _build(
+    settings: Settings,
+    rebuild: bool,
+    progress: Progress,
+    files: list[Path] | None,
+    embedder: Any,
+    parser: Any,
+    expected: Collection[str],
+) -> BuildReport:
+    report = BuildReport()
+    current = read_current(settings)
+    old_manifest = read_manifest(settings, current) if current else {"documents": {}}
+    old_chunks: dict[str, Chunk] = {}
+    if current:
+        old_chunks = {
+            c.chunk_id: c for c in _read_chunks(_generation_dir(settings, current["generation"]))
         }
-        _atomic_write(gen_tmp / "manifest.json", json.dumps(manifest, indent=1))
-        final_dir = _generation_dir(settings, generation)
-        shutil.rmtree(final_dir, ignore_errors=True)
-        os.rename(gen_tmp, final_dir)
-        pointer = {"generation": generation, "collection": coll_name, "chunks": len(all_chunks)}
-        _atomic_write(settings.indexes / "CURRENT.json", json.dumps(pointer))
-        # The switch is done; everything below is clean-up a crash can safely skip.
-        report.generation = generation
+    fingerprint = f"{PIPELINE_VERSION}:{settings.chunk_min_chars}:{settings.chunk_max_chars}"
+    fresh = (
+        rebuild
+        or current is None
+        or old_manifest.get("embedder") != embedder.name
+        or old_manifest.get("pipeline") != fingerprint
+    )
+    old_version = str(old_manifest.get("pipeline") or "").split(":")[0]
+    if current and not rebuild and old_version != PIPELINE_VERSION:
+        report.notes.append(
+            f"the index was built with document structure version {old_version or '?'}; "
+            f"rebuilding every document with version {PIPELINE_VERSION} (block model)"
+        )
+    gen_number = int(current["generation"][1:]) + 1 if current else 1
+    generation = f"g{gen_number:06d}"
+    coll_name = (
+        f"{settings.collection}-{generation}"
+        if fresh and current
+        else (current["collection"] if current else settings.collection)
+    )
+    old_docs: dict[str, Any] = {} if fresh else old_manifest.get("documents", {})
+    if files is None:
+        indexed = {d: e.get("path", "") for d, e in old_manifest.get("documents", {}).items()}
+        paths, discover_errors = discover(
+            settings.corpus, prefer=indexed, exclude=quarantine.folder(settings)
+        )
+    else:
+        paths, discover_errors = files, []
+    report.errors += [str(e) for e in discover_errors]
+    report.notes += _unindexed_uploads(settings, paths, old_manifest, expected)
+    docs = _collect_documents(
+        settings, paths, old_docs, old_chunks, fingerprint, parser, progress, report
+    )
+    if files is None:
+        _report_quarantined(settings, report)
+    try:
+        return _write(
+            settings,
+            report,
+            docs,
+            current,
+            old_manifest,
+            old_docs,
+            old_chunks,
+            fresh,
+            generation,
+            coll_name,
+            embedder,
+            fingerprint,
+            progress,
+        )
+    except Exception as exc:
+        if isinstance(exc, IndexProblem) or not is_store_failure(exc):
+            _abandon(settings, generation)
+            raise
+        raise _write_failure(settings, generation, docs, exc) from exc
+
+
+def _collect_documents(
+    settings: Settings,
+    paths: list[Path],
+    old_docs: dict[str, Any],
+    old_chunks: dict[str, Chunk],
+    fingerprint: str,
+    parser: Any,
+    progress: Progress,
+    report: BuildReport,
+) -> _Docs:
+    """Hash every file, reuse unchanged documents and parse the rest (in the parse child)."""
+    docs = _Docs()
+    seen_hashes: dict[str, str] = {}
+    progress("documents", 0, len(paths), "")
+    for i, path in enumerate(paths):
+        doc_id = path.stem
+        progress("documents", i, len(paths), path.name)
+        if doc_id in docs.new:
+            report.errors.append(f"{path.name}: another file already has document id {doc_id!r}")
+            continue
+        try:
+            content_hash = _file_hash(path)
+            sidecar = _sidecar_bytes(path)
+        except FileNotFoundError:
+            report.notes.append(f"{path.name}: removed during the build; skipped")
+            continue
+        if content_hash in seen_hashes:
+            report.duplicates[doc_id] = seen_hashes[content_hash]
+            continue
+        doc_hash = hashlib.sha256(
+            content_hash.encode() + sidecar + fingerprint.encode()
+        ).hexdigest()
+        previous = old_docs.get(doc_id)
+        reusable = bool(previous) and all(cid in old_chunks for cid in previous["chunks"])
+        if reusable and previous.get("hash") == doc_hash:
+            _keep(docs, doc_id, previous, old_chunks)
+            report.unchanged.append(doc_id)
+            seen_hashes[content_hash] = doc_id
+            continue
+        if reusable and previous.get("failed_hash") == doc_hash:
+            # the same bad bytes as last time: not parsed again, the last good version stays
+            _keep(docs, doc_id, previous, old_chunks, failed=(doc_hash, previous["failed_error"]))
+            report.errors.append(previous["failed_error"])
+            report.kept_on_error.append(doc_id)
+            continue
+        try:
+            chunks, entry = parser.parse(
+                path, lambda done, total, name=path.name: progress("pages", done, total, name)
+            )
+        except LoadError as exc:
+            _load_failed(
+                settings,
+                docs,
+                report,
+                path,
+                exc,
+                previous if reusable else None,
+                doc_hash,
+                old_chunks,
+            )
+            continue
+        # only a file that indexed can be the original of a duplicate (two empty or two
+        # broken files with equal bytes are each reported with their own error)
+        seen_hashes[content_hash] = doc_id
+        entry["hash"] = doc_hash
+        entry["indexed_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        docs.new[doc_id] = entry
+        docs.chunks[doc_id] = chunks
+        (report.updated if previous else report.added).append(doc_id)
+        docs.to_embed.extend(c for c in chunks if c.chunk_id not in old_chunks)
+        docs.refresh_meta.extend(c for c in chunks if c.chunk_id in old_chunks)
+    progress("documents", len(paths), len(paths), "")
+    if report.rejected:
+        report.notes.append(
+            f"moved {len(report.rejected)} unreadable file(s) to {quarantine.folder(settings)}; "
+            f"not parsed again until replaced: {', '.join(report.rejected)}"
+        )
+    for dup, original in report.duplicates.items():
+        if original in docs.new:
+            docs.new[original].setdefault("aliases", [])
+            if dup not in docs.new[original]["aliases"]:
+                docs.new[original]["aliases"].append(dup)
+    return docs
+
+
+def _keep(
+    docs: _Docs,
+    doc_id: str,
+    previous: dict[str, Any],
+    old_chunks: dict[str, Chunk],
+    failed: tuple[str, str] | None = None,
+) -> None:
+    """Reuse the previous entry and chunks (aliases are recomputed, a failure is recorded)."""
+    entry = {
+        k: v for k, v in previous.items() if k not in ("aliases", "failed_hash", "failed_error")
+    }
+    if failed:
+        entry["failed_hash"], entry["failed_error"] = failed
+    docs.new[doc_id] = entry
+    docs.chunks[doc_id] = [old_chunks[cid] for cid in previous["chunks"]]
+
+
+def _load_failed(
+    settings: Settings,
+    docs: _Docs,
+    report: BuildReport,
+    path: Path,
+    exc: LoadError,
+    previous: dict[str, Any] | None,
+    doc_hash: str,
+    old_chunks: dict[str, Chunk],
+) -> None:
+    """A file that could not be read: skipped if gone, else kept (old version) or quarantined."""
+    if not path.exists():
+        report.notes.append(f"{path.name}: removed during the build; skipped")
+        return
+    message = str(exc)
+    report.errors.append(message)
+    if previous is not None:
+        # keep the last good version rather than lose it; these bytes are not parsed again
+        _keep(docs, path.stem, previous, old_chunks, failed=(doc_hash, message))
+        report.kept_on_error.append(path.stem)
+        return
+    if Path(exc.path) == path and quarantine.can_quarantine(settings, path):
+        moved = quarantine.reject(settings, path, message)
+        if moved is not None:
+            report.rejected.append(path.name)
+
+
+def _report_quarantined(settings: Settings, report: BuildReport) -> None:
+    """Files still in quarantine are reported again (their reason), without being parsed."""
+    for item in quarantine.list_rejected(settings):
+        if item.name not in report.rejected and item.reason not in report.errors:
+            report.errors.append(item.reason)
+
+
+def known_ids(manifest: dict[str, Any]) -> set[str]:
+    """Document ids a manifest accounts for: indexed documents and their duplicates."""
+    docs = manifest.get("documents", {})
+    return set(docs) | {alias for entry in docs.values() for alias in entry.get("aliases", [])}
+
+
+def _unindexed_uploads(
+    settings: Settings, paths: list[Path], manifest: dict[str, Any], expected: Collection[str]
+) -> list[str]:
+    """A note naming upload-folder files no generation knows and nobody just saved."""
+    uploads = settings.path(settings.upload_dir).resolve()
+    known = known_ids(manifest)
+    names = sorted(
+        p.name
+        for p in paths
+        if p.resolve().parent == uploads and p.stem not in known and p.name not in expected
+    )
+    if not names:
+        return []
+    return [
+        f"picked up {len(names)} uploaded file(s) saved earlier but never indexed "
+        f"(an interrupted upload?): {', '.join(names)}"
+    ]
+
+
+def _listed_but_gone(settings: Settings) -> list[str]:
+    """Documents of the live generation whose file no longer exists."""
+    try:
+        documents = read_manifest(settings).get("documents", {})
+    except (OSError, ValueError, IndexProblem):
+        return []
+    return sorted(d for d, e in documents.items() if e.get("path") and not Path(e["path"]).exists())
+
+
+def _drop_vanished(docs: _Docs, report: BuildReport) -> None:
+    """Leave out documents whose file was deleted while the build was embedding."""
+    for doc_id in [d for d, e in docs.new.items() if not Path(e.get("path", "")).exists()]:
+        del docs.new[doc_id]
+        docs.chunks.pop(doc_id, None)
+        report.notes.append(f"{doc_id}: its file was removed during the build; left out")
+        for lst in (report.added, report.updated, report.unchanged, report.kept_on_error):
+            if doc_id in lst:
+                lst.remove(doc_id)
+
+
+def _write(
+    settings: Settings,
+    report: BuildReport,
+    docs: _Docs,
+    current: dict[str, Any] | None,
+    old_manifest: dict[str, Any],
+    old_docs: dict[str, Any],
+    old_chunks: dict[str, Chunk],
+    fresh: bool,
+    generation: str,
+    coll_name: str,
+    embedder: Any,
+    fingerprint: str,
+    progress: Progress,
+) -> BuildReport:
+    """Everything that writes: vectors, then the generation folder, then the switch."""
+    client = chroma_client(settings)
+    keep = {coll_name, (current or {}).get("collection")}
+    _drop_stale_collections(
+        client, settings, keep=keep | {sentence_collection_name(k) for k in keep if k}
+    )
+    collection = _collection(client, coll_name, embedder.name)
+    sentences = _collection(client, sentence_collection_name(coll_name), embedder.name)
+    all_chunks = [c for doc_id in docs.new for c in docs.chunks[doc_id]]
+    # Chunks listed as unchanged must really have vectors (self-healing after a crash).
+    present = _existing_ids(collection, [c.chunk_id for c in all_chunks])
+    pending = {c.chunk_id: c for c in docs.to_embed}
+    for chunk in all_chunks:
+        if chunk.chunk_id not in present:
+            pending.setdefault(chunk.chunk_id, chunk)
+    check_free_space(settings, list(pending.values()), all_chunks)
+    report.chunks_embedded = _embed_and_store(
+        collection, sentences, embedder, list(pending.values()), progress
+    )
+    _refresh_metadata(
+        collection, sentences, [c for c in docs.refresh_meta if c.chunk_id not in pending]
+    )
+    _drop_vanished(docs, report)
+    new_docs = docs.new
+    report.removed = sorted(set(old_manifest.get("documents", {})) - set(new_docs))
+    all_chunks = [c for doc_id in new_docs for c in docs.chunks[doc_id]]
+    wanted_ids = {c.chunk_id for c in all_chunks}
+    report.changed = bool(
+        fresh
+        or report.added
+        or report.updated
+        or report.removed
+        or report.chunks_embedded
+        or any(c.chunk_id not in pending for c in docs.refresh_meta)
+        or set(new_docs) != set(old_manifest.get("documents", {}))
+        or any(
+            new_docs[d].get(key) != old_docs.get(d, {}).get(key)
+            for d in new_docs
+            for key in ("aliases", "failed_hash")
+        )
+    )
+    report.chunks_total = len(all_chunks)
+    report.chunks_per_doc = {d: len(docs.chunks[d]) for d in new_docs}
+    if not report.changed and current is not None:
+        report.generation = current["generation"]
+        _cleanup(settings, report, lambda: _remove_orphans(collection, sentences, wanted_ids))
+        return report
+
+    manifest = {
+        "generation": generation,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "embedder": embedder.name,
+        "pipeline": fingerprint,
+        "collection": coll_name,
+        "chunks": len(all_chunks),
+        "documents": new_docs,
+        "errors": report.errors,
+    }
+    _write_generation(settings, generation, all_chunks, manifest, progress)
+    pointer = {"generation": generation, "collection": coll_name, "chunks": len(all_chunks)}
+    _atomic_write(settings.indexes / "CURRENT.json", json.dumps(pointer))
+    # The switch is done; everything below is clean-up a crash (or a full disk) can skip.
+    report.generation = generation
+
+    def clean_up() -> None:
         if current and current["collection"] != coll_name:
             for old in (current["collection"], sentence_collection_name(current["collection"])):
                 with contextlib.suppress(Exception):
                     client.delete_collection(old)
         _remove_orphans(collection, sentences, wanted_ids)
         _prune_generations(settings, keep={generation, (current or {}).get("generation")})
-        report.seconds = time.perf_counter() - started
-        return report
+
+    _cleanup(settings, report, clean_up)
+    return report
+
+
+def _write_generation(
+    settings: Settings,
+    generation: str,
+    all_chunks: list[Chunk],
+    manifest: dict[str, Any],
+    progress: Progress,
+) -> None:
+    """BM25, chunk store and manifest into a temporary folder, then renamed into place (not
+    yet live: CURRENT.json is switched by the caller)."""
+    progress("bm25", 0, 1, "")
+    gen_tmp = _tmp_generation(settings, generation)
+    shutil.rmtree(gen_tmp, ignore_errors=True)
+    gen_tmp.mkdir(parents=True)
+    BM25Index.build([embed_text(c) for c in all_chunks]).save(gen_tmp / "bm25")
+    progress("bm25", 1, 1, "")
+    with open(gen_tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+        for chunk in all_chunks:
+            fh.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    _atomic_write(gen_tmp / "manifest.json", json.dumps(manifest, indent=1))
+    final_dir = _generation_dir(settings, generation)
+    shutil.rmtree(final_dir, ignore_errors=True)
+    os.rename(gen_tmp, final_dir)
+
+
+def _refresh_metadata(collection: Any, sentences: Any, chunks: list[Chunk]) -> None:
+    """New titles/types/offsets for chunks whose text (and so vector) did not change."""
+    for i in range(0, len(chunks), 1000):
+        part = chunks[i : i + 1000]
+        collection.update(
+            ids=[c.chunk_id for c in part], metadatas=[c.chroma_metadata() for c in part]
+        )
+        pieces = [(c, vid) for c in part for vid, _, _ in sentence_vectors(c)]
+        if pieces:
+            sentences.update(
+                ids=[vid for _, vid in pieces],
+                metadatas=[{"parent": c.chunk_id, **c.chroma_metadata()} for c, _ in pieces],
+            )
+
+
+def _cleanup(settings: Settings, report: BuildReport, work: Callable[[], Any]) -> None:
+    """Run post-switch clean-up; a failure (full disk) is a note, never a failed build."""
+    try:
+        work()
+    except Exception as exc:  # noqa: BLE001 - the new generation is live; nothing is lost
+        if not is_store_failure(exc):
+            raise
+        _recover_store(settings)
+        report.notes.append(
+            f"clean-up after the build failed ({_short(exc)}); the index is fine; "
+            "`assistant index --repair` finishes it"
+        )
+
+
+# ----------------------------------------------------------------------------- faults
+def _tmp_generation(settings: Settings, generation: str) -> Path:
+    return settings.indexes / "generations" / f".tmp-{generation}-{os.getpid()}"
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def space_needed(settings: Settings, pending: list[Chunk], all_chunks: list[Chunk]) -> int:
+    """Bytes a build will write: vectors of new chunks and a new generation folder.
+
+    The factors are Settings fields measured on Chroma 1.5.9 (see their comment)."""
+    vectors = 0 if settings.chroma_url else sum(1 + len(sentence_vectors(c)) for c in pending)
+    text = sum(len(c.text.encode("utf-8")) for c in all_chunks)
+    reserve = settings.disk_reserve_mb * MB if vectors else 0  # headroom for Chroma's writes
+    return (
+        vectors * settings.disk_bytes_per_vector
+        + int(text * settings.disk_generation_factor)
+        + reserve
+    )
+
+
+def check_free_space(settings: Settings, pending: list[Chunk], all_chunks: list[Chunk]) -> None:
+    """Refuse a build, before it writes anything, when the index folder lacks the space."""
+    needed = space_needed(settings, pending, all_chunks)
+    free = free_bytes(settings.indexes)
+    if needed > free:
+        raise DiskFull(settings.indexes, free, needed, "checked before writing")
+
+
+def _write_failure(
+    settings: Settings, generation: str, docs: _Docs, exc: BaseException
+) -> IndexProblem:
+    """Undo what a failed write left and say why: a full disk, or the store's own error."""
+    _abandon(settings, generation)
+    _recover_store(settings)
+    free = free_bytes(settings.indexes)
+    all_chunks = [c for doc_id in docs.new for c in docs.chunks[doc_id]]
+    # Chroma's compaction error hides ENOSPC: a failure with less free space than the build
+    # needs, or than one embedding batch needs at the measured rate, is a full disk.
+    batch = EMBED_BATCH * 2 * max(settings.disk_bytes_per_vector, Settings.disk_bytes_per_vector)
+    needed = max(space_needed(settings, docs.to_embed, all_chunks), batch)
+    if is_disk_full(exc) or free < needed:
+        return DiskFull(settings.indexes, free, needed, f"while writing: {_short(exc)}")
+    return IndexProblem(
+        f"writing the index failed ({_short(exc)}); the previous index is unchanged; "
+        "run `assistant index --check`"
+    )
+
+
+def _abandon(settings: Settings, generation: str) -> None:
+    """Remove this build's unfinished generation folder (it is never read)."""
+    shutil.rmtree(_tmp_generation(settings, generation), ignore_errors=True)
+
+
+def _recover_store(settings: Settings) -> None:
+    """Make Chroma readable again after a failed write: roll back writes it could not apply
+    (their vectors belong to no generation), then drop what the failed batch did apply."""
+    if settings.chroma_url:
+        return
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+    try:
+        rollback_unapplied_writes(settings.indexes)
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("could not roll back Chroma's unapplied writes: %s", exc)
+    with contextlib.suppress(Exception):
+        _remove_current_orphans(settings)
+
+
+def _remove_current_orphans(settings: Settings) -> int:
+    """Delete vectors the live generation does not list; on failure roll the deletes back."""
+    current = read_current(settings)
+    if current is None:
+        return 0
+    wanted = {c.chunk_id for c in _read_chunks(_generation_dir(settings, current["generation"]))}
+    try:
+        client = chroma_client(settings, fresh=True)
+        collection = _collection(client, current["collection"], "", create=False)
+        sentences = _collection(
+            client, sentence_collection_name(current["collection"]), "", create=False
+        )
+        return _remove_orphans(collection, sentences, wanted)
+    except Exception:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+        with contextlib.suppress(sqlite3.Error, OSError):
+            rollback_unapplied_writes(settings.indexes)
+        raise
+
+
+def _failed_generations(settings: Settings) -> list[Path]:
+    """Unfinished generation folders of builds that failed or were killed."""
+    root = settings.indexes / "generations"
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.name.startswith(".tmp-"))
+
+
+def _clear_failed_builds(settings: Settings) -> list[str]:
+    """Remove what failed builds left (unfinished folders, unapplied Chroma writes)."""
+    notes: list[str] = []
+    failed = _failed_generations(settings)
+    for folder in failed:
+        shutil.rmtree(folder, ignore_errors=True)
+    if failed:
+        notes.append(f"removed {len(failed)} unfinished generation folder(s) of a failed build")
+    if not settings.chroma_url and unapplied_writes(settings.indexes):
+        try:  # reading applies a killed build's writes; a full disk makes that fail
+            client = chroma_client(settings)
+            for coll in client.list_collections():
+                name = coll if isinstance(coll, str) else coll.name
+                client.get_collection(name).get(limit=1, include=[])
+        except Exception:  # noqa: BLE001 - they cannot be applied: roll them back
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()
+            rolled = rollback_unapplied_writes(settings.indexes)
+            notes.append(f"rolled back {rolled} vector writes Chroma could not apply")
+    return notes
 
 
 def _existing_ids(collection: Any, ids: list[str], batch: int = 5000) -> set[str]:
@@ -442,7 +832,7 @@ def _embed_and_store(
     embedder: Any,
     chunks: list[Chunk],
     progress: Progress,
-    batch: int = 256,
+    batch: int = EMBED_BATCH,
 ) -> int:
     """Embed chunks (and their sentences) in batches and upsert them; returns chunks stored."""
     total = len(chunks)
@@ -486,7 +876,7 @@ def _remove_orphans(collection: Any, sentences: Any, wanted: set[str]) -> int:
     for coll, ids in ((sentences, stale_sent), (collection, stale)):
         for i in range(0, len(ids), 5000):
             coll.delete(ids=ids[i : i + 5000])
-    return len(stale)
+    return len(stale) + len(stale_sent)
 
 
 def _drop_stale_collections(client: Any, settings: Settings, keep: set[str | None]) -> None:
@@ -624,7 +1014,10 @@ def check_index(settings: Settings) -> list[str]:
         chunks = _read_chunks(folder)
         bm25 = BM25Index.load(folder / "bm25")
     except (OSError, ValueError) as exc:
-        return [f"generation {current['generation']} is unreadable: {exc}"]
+        return [
+            f"generation {current['generation']} is unreadable: {exc}; "
+            "`assistant index --repair` switches back to the newest readable generation"
+        ]
     ids = [c.chunk_id for c in chunks]
     if len(ids) != len(set(ids)):
         problems.append(f"{len(ids) - len(set(ids))} duplicate chunk ids in chunks.jsonl")
@@ -642,16 +1035,116 @@ def check_index(settings: Settings) -> list[str]:
         )
         sentence_parents = {parent_chunk_id(i) for i in _all_ids(sentences)}
     except Exception as exc:  # noqa: BLE001 - report whatever the store says
-        return problems + [f"Chroma collection {current['collection']!r} unreadable: {exc}"]
+        return problems + [_chroma_problem(settings, current["collection"], exc)]
     missing = set(ids) - in_chroma
     orphans = in_chroma - set(ids)
     if missing:
-        problems.append(f"{len(missing)} chunks have no vector in Chroma")
+        problems.append(f"{len(missing)} chunks have no vector in Chroma (run `assistant index`)")
     if orphans:
-        problems.append(f"{len(orphans)} orphaned vectors in Chroma (removed by the next build)")
+        problems.append(
+            f"{len(orphans)} orphaned vectors in Chroma (left by a failed or killed build; "
+            "removed by the next build or `assistant index --repair`)"
+        )
     stray = sentence_parents - set(ids)
     if stray:
         problems.append(
-            f"sentence vectors of {len(stray)} unknown chunks (removed by the next build)"
+            f"sentence vectors of {len(stray)} unknown chunks (removed by the next build or "
+            "`assistant index --repair`)"
         )
     return problems
+
+
+def _chroma_problem(settings: Settings, name: str, exc: BaseException) -> str:
+    """Why Chroma cannot be read, with the cause a full disk hides behind "compaction"."""
+    pending = unapplied_writes(settings.indexes) if not settings.chroma_url else 0
+    text = f"Chroma collection {name!r} unreadable: {_short(exc)}"
+    if pending:
+        free = free_bytes(settings.indexes) / MB
+        text += (
+            f"; Chroma holds {pending} writes of a failed build it cannot apply "
+            f"({free:.1f} MB free at {settings.indexes}; a full disk?); "
+            "`assistant index --repair` rolls them back"
+        )
+    return text
+
+
+def leftovers(settings: Settings) -> list[str]:
+    """What failed or killed builds left that readers never use (`--repair` removes it)."""
+    found: list[str] = []
+    failed = _failed_generations(settings)
+    if failed:
+        names = ", ".join(p.name for p in failed)
+        found.append(f"{len(failed)} unfinished generation folder(s) of a failed build: {names}")
+    uploads = settings.path(settings.upload_dir)
+    parts = sorted(uploads.glob(".*.part")) if uploads.is_dir() else []
+    if parts:
+        found.append(f"{len(parts)} partial upload(s) of an interrupted upload in {uploads}")
+    return found
+
+
+def repair_index(settings: Settings) -> list[str]:
+    """Fix what a fault left: unfinished folders, unapplied Chroma writes, a broken pointer,
+    orphaned vectors, stale collections and partial uploads. Returns what was done; what it
+    cannot fix (chunks without vectors) is named with the command that does."""
+    actions: list[str] = []
+    with build_lock(settings):
+        actions += _clear_failed_builds(settings)
+        try:
+            current = read_current(settings)
+        except IndexProblem:
+            current = None
+        if current is None or not _readable(settings, current["generation"]):
+            restored = _restore_pointer(settings)
+            if restored is None:
+                return actions + ["no readable generation: run `assistant index --rebuild`"]
+            actions.append(f"switched back to the newest readable generation {restored}")
+        actions += _repair_vectors(settings)
+        _prune_generations(settings, keep={(read_current(settings) or {}).get("generation")})
+        uploads = settings.path(settings.upload_dir)
+        for part in sorted(uploads.glob(".*.part")) if uploads.is_dir() else []:
+            part.unlink(missing_ok=True)
+            actions.append(f"removed partial upload {part.name}")
+    return actions
+
+
+def _repair_vectors(settings: Settings) -> list[str]:
+    """Drop stale collections and orphaned vectors; on a full disk, say so and roll back."""
+    current = read_current(settings) or {}
+    try:
+        client = chroma_client(settings, fresh=True)
+        name = current["collection"]
+        _drop_stale_collections(client, settings, keep={name, sentence_collection_name(name)})
+        removed = _remove_current_orphans(settings)
+    except Exception as exc:  # noqa: BLE001 - report the store's reason
+        _recover_store(settings)
+        return [f"could not remove orphaned vectors ({_short(exc)}); free space and run again"]
+    return [f"removed {removed} orphaned vectors"] if removed else []
+
+
+def _readable(settings: Settings, generation: str) -> bool:
+    folder = _generation_dir(settings, generation)
+    try:
+        json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        _read_chunks(folder)
+        BM25Index.load(folder / "bm25")
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _restore_pointer(settings: Settings) -> str | None:
+    """Point CURRENT at the newest generation that reads completely (None when none does)."""
+    root = settings.indexes / "generations"
+    if not root.is_dir():
+        return None
+    for name in sorted((p.name for p in root.iterdir() if p.name.startswith("g")), reverse=True):
+        if _readable(settings, name):
+            manifest = json.loads((root / name / "manifest.json").read_text(encoding="utf-8"))
+            pointer = {
+                "generation": name,
+                "collection": manifest["collection"],
+                "chunks": manifest["chunks"],
+            }
+            _atomic_write(settings.indexes / "CURRENT.json", json.dumps(pointer))
+            return name
+    return None

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.index import BuildReport, Progress, build_index, read_manifest
-from assistant.loaders import SIDECAR_SUFFIXES, SUPPORTED_SUFFIXES
+from assistant import quarantine
+from assistant.index import BuildReport, Progress, build_index, known_ids, read_manifest
+from assistant.loaders import SIDECAR_SUFFIXES, SUPPORTED_SUFFIXES, discover
+from assistant.quarantine import RejectedFile
 from assistant.settings import Settings
+from assistant.storage import IndexProblem
 
 
 class LibraryError(ValueError):
@@ -87,10 +90,14 @@ def save_upload(settings: Settings, filename: str, data: bytes) -> Path:
     folder = settings.path(settings.upload_dir).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     target = (folder / name).resolve()
+    taken = _taken_ids(settings)
     n = 2
-    while target.exists() and target.read_bytes() != data:
+    while (target.exists() and target.read_bytes() != data) or taken.get(
+        target.stem, target
+    ) != target:
         target = (folder / f"{Path(name).stem}-{n}{suffix}").resolve()
         n += 1
+    quarantine.forget(settings, target.name)  # a new file of that name replaces a rejected one
     if target.parent != folder:  # defence in depth: safe_filename already prevents this
         raise LibraryError(f"{filename}: refused unsafe file name")
     tmp = target.with_name(f".{target.name}.part")
@@ -99,18 +106,67 @@ def save_upload(settings: Settings, filename: str, data: bytes) -> Path:
     return target
 
 
+def _taken_ids(settings: Settings) -> dict[str, Path]:
+    """Document id -> file for every document file of the corpus (any folder, any extension).
+
+    An upload whose stem is taken by another file gets a free name (``x.md`` beside
+    ``x.txt`` is saved as ``x-2.md``), so both stay indexed under distinct ids instead of
+    one silently replacing the other.
+    """
+    paths, _errors = discover(settings.corpus, exclude=quarantine.folder(settings))
+    return {p.stem: p.resolve() for p in paths}
+
+
 def add_documents(
     settings: Settings, files: list[tuple[str, bytes]], progress: Progress | None = None
 ) -> tuple[BuildReport, list[str]]:
     """Save uploads and index them; returns the build report and per-file refusals."""
     refused: list[str] = []
+    saved: list[str] = []
+    renamed: list[str] = []
     for filename, data in files:
         try:
-            save_upload(settings, filename, data)
+            path = save_upload(settings, filename, data)
         except LibraryError as exc:
             refused.append(str(exc))
+            continue
+        saved.append(path.name)
+        if path.name != safe_filename(filename):
+            renamed.append(f"{filename}: saved as {path.name} (the name was taken)")
     kwargs: dict[str, Any] = {"progress": progress} if progress else {}
-    return build_index(settings, **kwargs), refused
+    report = build_index(settings, expected=saved, **kwargs)
+    report.notes += renamed
+    return report, refused
+
+
+def rejected(settings: Settings) -> list[RejectedFile]:
+    """Files the build quarantined (could not be read), each with its reason.
+
+    For the Documents tab: they are not indexed, so they are not in `list_documents`, but
+    they can be deleted (`delete_rejected`) or replaced by uploading a fixed file."""
+    return quarantine.list_rejected(settings)
+
+
+def delete_rejected(settings: Settings, name: str) -> None:
+    """Delete one quarantined file (and its reason); nothing is indexed, so no build runs."""
+    if not quarantine.remove(settings, name):
+        raise LibraryError(f"no rejected file named {name!r}")
+
+
+def unindexed_uploads(settings: Settings) -> list[str]:
+    """Uploaded files that no generation lists (saved, but the indexing never happened)."""
+    folder = settings.path(settings.upload_dir)
+    if not folder.is_dir():
+        return []
+    known = known_ids(read_manifest(settings))
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
+        and p.suffix.lower() in SUPPORTED_SUFFIXES
+        and p.stem not in known
+    )
 
 
 def delete_document(
@@ -128,4 +184,12 @@ def delete_document(
     for candidate in [path] + [path.with_name(path.stem + s) for s in SIDECAR_SUFFIXES]:
         candidate.unlink(missing_ok=True)
     kwargs: dict[str, Any] = {"progress": progress} if progress else {}
-    return build_index(settings, **kwargs)
+    try:
+        return build_index(settings, **kwargs)
+    except IndexProblem as exc:
+        if "already updating" not in str(exc):
+            raise
+        raise LibraryError(
+            f"{doc_id}: its file is deleted; the build that is running now leaves it out of "
+            "the index"
+        ) from exc

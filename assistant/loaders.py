@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -162,12 +162,21 @@ def read_sidecar(path: Path) -> dict:
     return out
 
 
-def discover(corpus_dir: Path) -> tuple[list[Path], list[LoadError]]:
+def discover(
+    corpus_dir: Path,
+    *,
+    prefer: Mapping[str, str] | None = None,
+    exclude: Path | None = None,
+) -> tuple[list[Path], list[LoadError]]:
     """Find loadable documents under `corpus_dir`, reporting (not raising) files we skip.
 
-    Files sharing a stem would share a doc_id, so only the first (in sorted order) is kept.
+    Files sharing a stem would share a doc_id, so only one is kept: the one already indexed
+    under that id (`prefer`: doc id -> path), else the first in sorted order. So adding
+    ``x.md`` beside an indexed ``x.txt`` never replaces it; the newcomer is reported. Files
+    under `exclude` (the quarantine folder) are not documents.
     """
     corpus_dir = Path(corpus_dir)
+    skip = Path(exclude).resolve() if exclude is not None else None
     if not corpus_dir.is_dir():
         return [], [LoadError(corpus_dir, "corpus directory not found")]
     found: list[Path] = []
@@ -177,14 +186,20 @@ def discover(corpus_dir: Path) -> tuple[list[Path], list[LoadError]]:
         errors.append(LoadError(exc.filename or corpus_dir, exc.strerror or str(exc)))
 
     for root, dirs, files in os.walk(corpus_dir, onerror=on_error):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        dirs[:] = [
+            d
+            for d in dirs
+            if not d.startswith(".") and (skip is None or Path(root, d).resolve() != skip)
+        ]
         for name in files:
             if name.startswith(".") or name.lower().endswith(SIDECAR_SUFFIXES):
                 continue
             found.append(Path(root, name))
     docs: list[Path] = []
     seen: dict[str, Path] = {}
-    for p in sorted(found, key=lambda p: p.relative_to(corpus_dir).as_posix()):
+    first = {str(v) for v in (prefer or {}).values()}
+    order = sorted(found, key=lambda p: (str(p) not in first, p.relative_to(corpus_dir).as_posix()))
+    for p in order:
         if p.suffix.lower() not in SUPPORTED_SUFFIXES:
             errors.append(LoadError(p, f"unsupported file type '{p.suffix.lower()}'"))
         elif p.stem in seen:
@@ -192,6 +207,7 @@ def discover(corpus_dir: Path) -> tuple[list[Path], list[LoadError]]:
         else:
             seen[p.stem] = p
             docs.append(p)
+    docs.sort(key=lambda p: p.relative_to(corpus_dir).as_posix())
     return docs, errors
 
 

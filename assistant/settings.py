@@ -155,6 +155,29 @@ class Settings:
     feedback_limit: int = 6
     feedback_window_s: float = 60.0
 
+    # --- index and ingestion robustness (issue 17; README "Index faults")
+    # Files that failed to load are moved here with a `<name>.reason` file (never parsed again).
+    # A relative path is inside the corpus folder (so it follows `corpus_dir`).
+    rejected_dir: Path = Path("rejected")
+    # Files are parsed in one reused child process (assistant.parse_pool). False parses in the
+    # build's own process (no limits), e.g. to debug a loader.
+    parse_in_subprocess: bool = True
+    # Per-file parse time limit: a 10 MB prose .txt parses in 10.7 s here (2 shared cores), so a
+    # file at the 50 MB upload limit needs about a minute; 120 s is twice that. The nested-<div>
+    # page of issue 17 took 240 s.
+    parse_timeout_s: float = 120.0
+    # Address-space cap (RLIMIT_AS) of the parse child: 82 MB after the seeds, 654 MB peak for
+    # that 10 MB .txt (65 x its size), so 4 GB still reads a 50 MB text file (~3.3 GB).
+    parse_memory_mb: int = 4096
+    # Free-space check before a build writes (assistant.storage): measured on Chroma 1.5.9 with
+    # 3000 new 560-character chunks + 3000 sentence vectors, Chroma grew 28.7 MB (4.8 kB per
+    # vector with text, log and full-text index) and the generation folder (chunks.jsonl +
+    # BM25) was 2.6 x the chunk text. Rounded up; `disk_reserve_mb` covers SQLite's journal and
+    # Chroma's compaction of one batch. Set the reserve above the free space to test refusal.
+    disk_bytes_per_vector: int = 5000
+    disk_generation_factor: float = 3.0
+    disk_reserve_mb: int = 8
+
     def path(self, value: Path) -> Path:
         """Resolve a configured path against the project root."""
         return value if value.is_absolute() else self.root / value

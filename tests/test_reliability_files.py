@@ -20,7 +20,7 @@ from conftest import EDI_ID, NEWS_ID, copy_seeds, make_settings
 from fpdf import FPDF
 
 from assistant.index import BuildReport, Index, build_index, check_index, read_manifest
-from assistant.library import LibraryError, add_documents, safe_filename, save_upload
+from assistant.library import LibraryError, add_documents, rejected, safe_filename, save_upload
 from assistant.settings import Settings
 
 SEEDS = sorted([EDI_ID, NEWS_ID])
@@ -279,9 +279,11 @@ def test_add_documents_reports_each_refusal_and_indexes_the_rest(
     assert report.added == ["quokka-audit"]
     assert_seeds_indexed(settings, report, ("quokka-audit",))
     saved = sorted(p.name for p in (corpus / "uploads").iterdir())
-    assert saved == sorted(
-        ["quokka-audit.txt", "junk.pdf", "bomb.docx", "scan.pdf", "copy-of-the-news.txt"]
-    )
+    assert saved == sorted(["quokka-audit.txt", "copy-of-the-news.txt"])
+    # the unreadable ones are quarantined with their reasons, never parsed again (issue 17)
+    quarantined = {r.name: r.reason for r in rejected(settings)}
+    assert sorted(quarantined) == ["bomb.docx", "junk.pdf", "scan.pdf"]
+    assert "zip bomb" in quarantined["bomb.docx"]
 
 
 def test_ui_upload_of_hostile_temp_file_names(tmp_path: Path, repo_root: Path) -> None:
