@@ -117,8 +117,8 @@ def chunk_units(n: int, hit: Hit) -> list[Unit]:
         body = text[s:e]
         is_item = text[line_start:s].strip() == "-"
         is_intro = not is_item and bool(_INTRO_END.search(body.rstrip()))
-        if is_item and len(_SECTION_NUMBER.findall(body)) >= 2:
-            kind = "label"  # a contents line printed as a list item
+        if is_item and (len(_SECTION_NUMBER.findall(body)) >= 2 or _heading_item(body)):
+            kind = "label"  # a contents line, or a numbered heading, printed as a list item
         elif is_item:
             kind = "item"
         elif CELL_SEPARATOR in line:
@@ -131,7 +131,29 @@ def chunk_units(n: int, hit: Hit) -> list[Unit]:
             kind = "sentence"
         block = sum(1 for b in breaks if b < s)
         units.append(Unit(n, s, e, body, is_item, is_intro, hit.chunk.doc_id, kind, block))
+    _label_contents_lists(units)
     return units
+
+
+_HEADING_ITEM = re.compile(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+[A-Z]")
+
+
+def _heading_item(body: str) -> bool:
+    """A numbered heading ("6. Developing good relations") that a loader left as a list item:
+    list markers are stripped from item text, so a number still in front is the heading's."""
+    text = " ".join(body.split())
+    return (
+        bool(_HEADING_ITEM.match(text)) and len(text.split()) <= 10 and not _TERMINAL.search(text)
+    )
+
+
+def _label_contents_lists(units: list[Unit]) -> None:
+    """A list holding a contents line is a table of contents: its other unpunctuated items
+    are heading fragments ("framework impact on those ... and the"), not answers."""
+    contents = {u.block for u in units if u.is_item and u.kind == "label"}
+    for u in units:
+        if u.block in contents and u.kind == "item" and not _TERMINAL.search(u.text.strip()):
+            u.kind = "label"
 
 
 def _is_label(text: str, labels: set[str]) -> bool:
