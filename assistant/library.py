@@ -134,7 +134,17 @@ def add_documents(
         if path.name != safe_filename(filename):
             renamed.append(f"{filename}: saved as {path.name} (the name was taken)")
     kwargs: dict[str, Any] = {"progress": progress} if progress else {}
-    report = build_index(settings, expected=saved, **kwargs)
+    try:
+        report = build_index(settings, expected=saved, **kwargs)
+    except IndexProblem as exc:
+        if "already updating" not in str(exc) or not saved:
+            raise
+        # the files are kept: say so, and when they will be searchable (not a failure)
+        raise LibraryError(
+            f"saved {', '.join(saved)}, but another build is updating the index right now, so "
+            "they are not searchable yet; they are listed as waiting and are indexed by the "
+            "next build (the next upload or delete, `assistant index`, or the next server start)"
+        ) from exc
     report.notes += renamed
     return report, refused
 

@@ -31,6 +31,7 @@ from assistant.index import (
     Index,
     IndexProblem,
     build_index,
+    build_lock,
     check_index,
     chroma_client,
     leftovers,
@@ -470,6 +471,25 @@ def test_an_upload_saved_but_never_indexed_is_picked_up_and_reported(settings: S
     assert not any("never indexed" in n for n in build_index(settings).notes)
     repair_index(settings)  # removes the partial upload
     assert answers(settings) == before
+    assert_clean(settings)
+
+
+def test_an_upload_during_a_build_is_kept_and_said_to_wait(settings: Settings) -> None:
+    """While another build holds the index, an upload is saved and the message says so
+    truthfully (not searchable yet, indexed by the next build) - then the next build does."""
+    build_index(settings)
+    before = answers(settings)
+    text = (settings.corpus / f"{NEWS_ID}.txt").read_text(encoding="utf-8")
+    with build_lock(settings):  # what a running `assistant index` holds
+        with pytest.raises(LibraryError) as caught:
+            add_documents(settings, [("waiting.txt", ("Queued upload. " + text[::-1]).encode())])
+    message = str(caught.value)
+    assert "saved waiting.txt" in message and "next build" in message
+    assert (settings.corpus / "uploads" / "waiting.txt").is_file()
+    assert unindexed_uploads(settings) == ["waiting.txt"]
+    assert answers(settings) == before  # nothing else changed
+    assert build_index(settings).added == ["waiting"]
+    assert unindexed_uploads(settings) == []
     assert_clean(settings)
 
 

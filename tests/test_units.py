@@ -60,3 +60,26 @@ def test_neighbour_features_read_the_unit_before():
     assert first.features["prev_lex"] == 0.0 and first.features["prev_same_block"] == 0.0
     for u in units:
         assert len(feature_vector(u)) == len(FEATURES)  # every feature filled for every unit
+
+
+def test_contents_list_items_and_numbered_headings_are_labels():
+    """A table of contents printed as a list never answers: neither its numbered headings
+    ("6. Developing good relations") nor the heading fragments listed with them."""
+    text = (
+        "Contents:\n\n"
+        "- framework impact on those with protected characteristics and the evaluation\n"
+        "- 3 PSED aims? 4. Eliminating discrimination 5. Advancing equality of opportunity\n"
+        "- 6. Developing good relations\n\n"
+        "The duty has three aims:\n\n"
+        "- eliminate discrimination\n"
+        "- advance equality of opportunity\n"
+        "- foster good relations"
+    )
+    units = _units("What are the aims of the duty?", text)
+    kinds = {u.text: u.kind for u in units}
+    assert kinds["6. Developing good relations"] == "label"
+    assert kinds["framework impact on those with protected characteristics and the evaluation"] == (
+        "label"
+    )
+    assert kinds["foster good relations"] == "item"  # a real list of phrases stays a list
+    assert kinds["eliminate discrimination"] == "item"
