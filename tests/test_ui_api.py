@@ -294,3 +294,85 @@ def test_feedback_lines_are_whole_under_concurrency(tmp_path: Path) -> None:
         "comment",
         "timestamp",
     }
+
+
+# ----------------------------------------------------------------------------- rejected files
+def _broken_docx(folder: Path) -> Path:
+    """A .docx that is a zip header and noise: the DOCX loader fails on it for real."""
+    path = folder / "broken-report.docx"
+    path.write_bytes(b"PK\x03\x04" + os.urandom(4000))
+    return path
+
+
+def test_a_failed_upload_is_listed_as_rejected_with_its_reason_and_can_be_deleted(
+    tmp_path: Path,
+) -> None:
+    """Upload through the UI service, build a real (hash-embedder) index, then delete."""
+    from assistant.index import build_index
+    from assistant.library import LibraryError
+    from ui.format import rejected_choices, rejected_html
+    from ui.service import UIService
+
+    settings = ui_settings(tmp_path / "app", embedder="hash")
+    build_index(settings)
+    service = UIService(settings, assistant=object())  # type: ignore[arg-type]
+    assert service.rejected() == [] and service.unindexed() == []
+    assert '<p class="rejected-none">None</p>' in rejected_html([], [])
+
+    report, refused = service.upload([_broken_docx(tmp_path)])
+    assert not refused and report is not None
+    assert report.rejected == ["broken-report.docx"], report
+    listed = service.rejected()
+    assert [r.name for r in listed] == ["broken-report.docx"]
+    assert "not a valid DOCX" in listed[0].reason
+    quarantined = listed[0].path
+    assert quarantined.is_file() and quarantined.parent == settings.corpus / "rejected"
+    html = rejected_html(listed, service.unindexed())
+    assert "broken-report.docx" in html and "not a valid DOCX" in html
+    assert "None" not in html and rejected_choices(listed) == ["broken-report.docx"]
+
+    with pytest.raises(LibraryError, match="no rejected file named 'other.docx'"):
+        service.delete_rejected("other.docx")
+    with pytest.raises(LibraryError, match="choose a rejected file"):
+        service.delete_rejected("")
+    assert quarantined.is_file()  # a refused name deletes nothing
+
+    assert service.delete_rejected("broken-report.docx") == "broken-report.docx"
+    assert not quarantined.exists()
+    assert not quarantined.with_name(quarantined.name + ".reason").exists()
+    assert service.rejected() == []
+    assert '<p class="rejected-none">None</p>' in rejected_html(service.rejected(), [])
+
+
+def test_rejected_names_and_reasons_are_escaped_in_the_section_and_the_toast(
+    tmp_path: Path,
+) -> None:
+    """A file put in the corpus by hand keeps its name, HTML and all, when quarantined."""
+    from assistant.index import build_index
+    from assistant.library import LibraryError
+    from ui.format import esc, rejected_html
+    from ui.security import toast_text
+    from ui.service import UIService
+
+    settings = ui_settings(tmp_path / "app", embedder="hash")
+    hostile = "<img src=x onerror=alert(1)>.pdf"
+    (settings.corpus / hostile).write_bytes(b"%PDF-1.4 nothing")
+    waiting = settings.path(settings.upload_dir)
+    waiting.mkdir(parents=True)
+    report = build_index(settings)
+    assert report.rejected == [hostile], report
+    (waiting / "late-upload.txt").write_text("Saved, never indexed.", encoding="utf-8")
+    service = UIService(settings, assistant=object())  # type: ignore[arg-type]
+    assert service.unindexed() == ["late-upload.txt"]
+
+    html = rejected_html(service.rejected(), service.unindexed())
+    assert "<img" not in html and f"<td>{esc(hostile)}</td>" in html
+    assert "&lt;img src=x onerror=alert&#40;1&#41;&gt;.pdf" in html
+    assert "not a valid PDF" in html
+    assert "Waiting to be indexed" in html and "late-upload.txt" in html
+
+    with pytest.raises(LibraryError) as caught:
+        service.delete_rejected("<b>nope</b>.pdf")
+    assert "<b>" not in toast_text(caught.value) and "&lt;b&gt;nope" in toast_text(caught.value)
+    service.delete_rejected(hostile)
+    assert service.rejected() == [] and not (settings.corpus / "rejected" / hostile).exists()

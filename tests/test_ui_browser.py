@@ -572,3 +572,65 @@ def test_source_viewer_on_an_uploaded_pdf_and_the_export(
     finally:
         context.close()
     chromium.assert_offline()
+
+
+# ----------------------------------------------------------------------------- rejected files
+def test_a_file_that_cannot_be_added_is_listed_with_its_reason_then_deleted(
+    app_url: tuple[str, Settings], chromium: Browser
+) -> None:
+    """Upload a corrupt DOCX: the "Files that could not be added" section names it with its
+    reason (axe still clean, light and dark), and it is deleted by keyboard after a
+    confirmation that Cancel withdraws."""
+    from playwright.sync_api import expect
+
+    url, settings = app_url
+    broken = ARTIFACTS / "broken-minutes.docx"
+    broken.write_bytes(b"PK\x03\x04" + os.urandom(4000))  # a zip header and noise
+    quarantined = settings.corpus / "rejected" / broken.name
+    failures: list[str] = []
+    for scheme in ("light", "dark"):
+        context = chromium.context(scheme)
+        page = context.new_page()
+        try:
+            page.goto(f"{url}?__theme={scheme}")
+            page.get_by_role("tab", name="Documents").click()
+            section = page.locator("#rejected-files")
+            if scheme == "light":
+                expect(section).to_contain_text("Files that could not be added")
+                expect(section.locator(".rejected-none")).to_have_text("None")
+                page.locator("#upload input[type=file]").set_input_files(str(broken))
+                page.locator("#add-docs").click()
+                report = page.locator("#library-report")
+                expect(report).to_contain_text("Could not be read", timeout=INDEX_TIMEOUT_MS)
+            # listed after the upload, and again on a fresh page load (the dark pass)
+            row = section.locator("tbody tr", has_text=broken.name)
+            expect(row).to_contain_text("not a valid DOCX")
+            assert quarantined.is_file()
+            page.wait_for_timeout(400)
+            bad = [v for v in _axe(page) if v["impact"] in AXE_BLOCKING]
+            failures += [f"{scheme}/Documents: {line}" for line in _summary(bad)]
+            page.screenshot(path=str(ARTIFACTS / f"05-rejected-{scheme}.png"), full_page=True)
+            if scheme == "light":
+                continue
+            page.locator("#rejected-pick input").click()
+            page.get_by_role("option", name=broken.name).click()
+            page.locator("#delete-rejected").focus()
+            page.keyboard.press("Enter")
+            question = page.locator("#rejected-question")
+            expect(question).to_contain_text(f"Delete the rejected file “{broken.name}”")
+            page.locator("#rejected-cancel").focus()
+            page.keyboard.press("Enter")
+            expect(page.locator("#rejected-confirm")).to_be_hidden()
+            assert quarantined.is_file()  # Cancel kept it
+            page.locator("#delete-rejected").focus()
+            page.keyboard.press("Enter")
+            page.locator("#rejected-confirm").focus()
+            page.keyboard.press("Enter")
+            expect(section.locator(".rejected-none")).to_have_text("None")
+            expect(page.locator("#rejected-confirm")).to_be_hidden()
+            assert not quarantined.exists()
+            assert not quarantined.with_name(broken.name + ".reason").exists()
+        finally:
+            context.close()
+    assert not failures, "\n".join(failures)
+    chromium.assert_offline()

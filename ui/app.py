@@ -199,7 +199,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
     private: dict[str, Any] = {"api_visibility": "private"}
 
     # ------------------------------------------------------------------ callbacks
-    def refresh_library() -> tuple[Any, Any, Any]:
+    def refresh_library() -> tuple[Any, ...]:
+        """The documents table, both pickers and the rejected-files section, read afresh."""
         docs = service.documents()
         choices = fmt.document_choices(docs)
         # the filter is reset: a selection could name a document that no longer exists
@@ -207,6 +208,16 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             gr.update(value=fmt.document_rows(docs)),
             gr.update(choices=choices, value=[]),
             gr.update(choices=choices, value=None),
+            *refresh_rejected(),
+        )
+
+    def refresh_rejected() -> tuple[Any, Any]:
+        """The "Files that could not be added" section and its picker (reset: a kept pick
+        could name a file that is gone)."""
+        rejected = service.rejected()
+        return (
+            gr.update(value=fmt.rejected_html(rejected, service.unindexed())),
+            gr.update(choices=fmt.rejected_choices(rejected), value=None),
         )
 
     def respond(
@@ -351,6 +362,28 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                 toast_text(f"Deleting failed ({type(exc).__name__}: {exc})"), print_exception=False
             ) from exc
         return (fmt.build_report_html(asdict(report)), *refresh_library(), gr.update(visible=False))
+
+    def confirm_delete_rejected(name: str | None) -> tuple[Any, Any]:
+        """First step of deleting a rejected file: name it and ask; nothing is removed yet."""
+        if not name:
+            raise gr.Error("Choose a rejected file to delete first.", print_exception=False)
+        found = {r.name: r for r in service.rejected()}.get(name)
+        if found is None:
+            raise gr.Error(toast_text(f"No rejected file named {name!r}."), print_exception=False)
+        text = (
+            f"**Delete the rejected file “{fmt.esc(found.name)}”?** It and its reason are "
+            "removed from the rejected folder. This cannot be undone."
+        )
+        return gr.update(visible=True), gr.update(value=text)
+
+    def delete_rejected(name: str | None) -> tuple[Any, ...]:
+        """Delete the confirmed rejected file; the message names it (escaped by the toast)."""
+        try:
+            deleted = service.delete_rejected(name or "")
+        except (LibraryError, OSError) as exc:
+            raise gr.Error(toast_text(_sentence(str(exc))), print_exception=False) from exc
+        gr.Info(toast_text(f"Deleted the rejected file {deleted}."))
+        return (*refresh_rejected(), gr.update(visible=False))
 
     def export_conversation(records: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
         """Build the Markdown and DOCX files of this session's answers and show a preview."""
@@ -640,6 +673,34 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
                             "Deleting removes the file from the corpus folder and the index."
                         )
                 library_report = gr.HTML("", elem_id="library-report")
+                rejected_now = service.rejected()
+                rejected_box = gr.HTML(
+                    fmt.rejected_html(rejected_now, service.unindexed()), elem_id="rejected-files"
+                )
+                with gr.Row(equal_height=False):
+                    with gr.Column():
+                        rejected_pick = gr.Dropdown(
+                            fmt.rejected_choices(rejected_now),
+                            value=None,
+                            label="Rejected file to delete",
+                            elem_id="rejected-pick",
+                        )
+                        rejected_btn = gr.Button(
+                            "Delete rejected file…", variant="stop", elem_id="delete-rejected"
+                        )
+                        # same confirm-first pattern as deleting a document
+                        with gr.Group(
+                            visible=False, elem_id="rejected-confirm-box"
+                        ) as rejected_confirm_box:
+                            rejected_question = gr.Markdown("", elem_id="rejected-question")
+                            with gr.Row():
+                                rejected_yes = gr.Button(
+                                    "Yes, delete the rejected file",
+                                    variant="stop",
+                                    elem_id="rejected-confirm",
+                                )
+                                rejected_no = gr.Button("Cancel", elem_id="rejected-cancel")
+                    gr.Column()  # keeps the picker half-width, aligned with the one above
 
             with gr.Tab("Criteria", id="criteria"):
                 gr.Markdown(
@@ -711,7 +772,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             **private,
         )
 
-        library_outputs = [docs_table, doc_filter, delete_pick]
+        rejected_outputs = [rejected_box, rejected_pick]
+        library_outputs = [docs_table, doc_filter, delete_pick, *rejected_outputs]
         files.upload(warn_unsupported, files, None, **private)  # queued: toasts need it
         add_btn.click(
             upload,
@@ -735,6 +797,26 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             delete,
             delete_pick,
             [library_report, *library_outputs, confirm_box],
+            concurrency_limit=1,
+            concurrency_id="library",
+            **private,
+        )
+        rejected_btn.click(
+            confirm_delete_rejected,
+            rejected_pick,
+            [rejected_confirm_box, rejected_question],
+            queue=False,
+            **private,
+        )
+        # Cancel, or a new pick, withdraws the question: "Yes" always means the file named
+        for trigger in (rejected_no.click, rejected_pick.change):
+            trigger(
+                lambda: gr.update(visible=False), None, rejected_confirm_box, queue=False, **private
+            )
+        rejected_yes.click(
+            delete_rejected,
+            rejected_pick,
+            [*rejected_outputs, rejected_confirm_box],
             concurrency_limit=1,
             concurrency_id="library",
             **private,

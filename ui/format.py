@@ -660,3 +660,57 @@ def build_report_html(report: Any, refused: Sequence[str] = ()) -> str:
             f"({secs:.1f} s). New documents are searchable now.</div>"
         )
     return '<div class="build-report">' + "".join(lines) + "</div>"
+
+
+REJECTED_HEADING = "Files that could not be added"
+
+
+def _rejected_reason(name: str, reason: str) -> str:
+    """The reason without its leading "<name>: " (the row already names the file)."""
+    prefix = f"{name}: "
+    return reason[len(prefix) :] if reason.startswith(prefix) else reason
+
+
+def rejected_html(rejected: Iterable[Any], waiting: Sequence[str] = ()) -> str:
+    """The Documents tab's "Files that could not be added" section, every text escaped.
+
+    Rejected files (RejectedFile objects or dicts) are a real table with column headers, so
+    a screen reader announces each reason with its file; uploads still waiting to be indexed
+    are listed only when there are some. File names come from users and may hold HTML.
+    """
+    rows = []
+    for item in map(_as_dict, rejected):
+        name = str(item.get("name", ""))
+        when = str(item.get("rejected_at", "")).replace("T", " ").rstrip("Z")
+        reason = _rejected_reason(name, str(item.get("reason", "")))
+        rows.append(f"<tr><td>{esc(name)}</td><td>{esc(reason)}</td><td>{esc(when)}</td></tr>")
+    parts = [f'<h2 id="rejected-heading">{REJECTED_HEADING}</h2>']
+    if rows:
+        parts.append(
+            '<table class="rejected-table" aria-labelledby="rejected-heading"><thead><tr>'
+            '<th scope="col">File</th><th scope="col">Reason</th>'
+            '<th scope="col">Rejected at (UTC)</th></tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>"
+            "<p>They are not indexed and are not read again. Upload a fixed file with the "
+            "same name to try again, or delete it below.</p>"
+        )
+    else:
+        parts.append('<p class="rejected-none">None</p>')
+    if waiting:
+        items = "".join(f"<li>{esc(n)}</li>" for n in waiting)
+        parts.append(
+            '<h3 id="waiting-heading">Waiting to be indexed</h3>'
+            f'<ul aria-labelledby="waiting-heading">{items}</ul>'
+            "<p>Saved, but the indexing did not finish; the next upload or index build adds "
+            "them.</p>"
+        )
+    return (
+        '<section class="rejected-files" aria-labelledby="rejected-heading">'
+        + "".join(parts)
+        + "</section>"
+    )
+
+
+def rejected_choices(rejected: Iterable[Any]) -> list[str]:
+    """The names for the "Rejected file to delete" picker (the name is also the key)."""
+    return [str(_as_dict(item).get("name", "")) for item in rejected]

@@ -27,8 +27,17 @@ from assistant.export import (
     turns_from_answers,
 )
 from assistant.index import BuildReport, IndexProblem
-from assistant.library import DocumentInfo, LibraryError, add_documents, delete_document
+from assistant.library import (
+    DocumentInfo,
+    LibraryError,
+    add_documents,
+    delete_document,
+    delete_rejected,
+    unindexed_uploads,
+)
 from assistant.library import list_documents as library_documents
+from assistant.library import rejected as library_rejected
+from assistant.quarantine import RejectedFile
 from assistant.settings import GENERATORS, Settings
 from assistant.source_view import SourceError, SourceView, open_source
 from ui.format import feedback_record
@@ -309,6 +318,39 @@ class UIService:
         if not doc_id:
             raise LibraryError("choose a document to delete first")
         return delete_document(self.settings, doc_id, progress=progress)
+
+    def rejected(self) -> list[RejectedFile]:
+        """Quarantined files with their reasons; an unreadable folder shows as none (logged).
+
+        Listing must never break the Documents tab: it is refreshed after every upload.
+        """
+        try:
+            return library_rejected(self.settings)
+        except OSError as exc:
+            log.warning("cannot list rejected files: %s", exc)
+            return []
+
+    def unindexed(self) -> list[str]:
+        """Uploads saved but never indexed (a killed upload); the next build picks them up."""
+        try:
+            return unindexed_uploads(self.settings)
+        except (IndexProblem, OSError, ValueError) as exc:
+            log.warning("cannot list unindexed uploads: %s", exc)
+            return []
+
+    def delete_rejected(self, name: str) -> str:
+        """Delete one quarantined file and its reason; returns the name deleted.
+
+        Only names the quarantine lists are accepted (LibraryError otherwise, its message
+        naming what was asked for, so callers must escape it before showing it as HTML).
+        Nothing is indexed for such a file, so no build runs.
+        """
+        if not name:
+            raise LibraryError("choose a rejected file to delete first")
+        if name not in {r.name for r in self.rejected()}:
+            raise LibraryError(f"no rejected file named {name!r}")
+        delete_rejected(self.settings, name)
+        return name
 
 
 def _unavailable(generator: str | None, exc: Exception) -> str:
