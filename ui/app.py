@@ -453,9 +453,7 @@ def create_app(
         )
         # `serve` indexes stale files in the background: say so until it is done
         status_text = indexing.message() if indexing is not None else ""
-        index_status = gr.Markdown(
-            status_text, visible=bool(status_text), elem_id="index-status"
-        )
+        index_status = gr.Markdown(status_text, visible=bool(status_text), elem_id="index-status")
         status_timer = gr.Timer(STATUS_POLL_S, active=bool(indexing and indexing.busy))
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
