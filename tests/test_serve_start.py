@@ -175,3 +175,44 @@ def test_serve_listens_without_an_index_and_answers_once_it_is_built(
             assert answer["refused"] is False and answer["citations"], answer
     finally:
         lock.release()
+
+
+@pytest.mark.timeout(120)
+def test_status_line_follows_the_background_build(hash_settings: Settings) -> None:
+    """What the page's status line says before, during and after the build (in-process)."""
+    from ui.startup import BackgroundIndex
+
+    assert not build_index(hash_settings).errors
+    assert BackgroundIndex(hash_settings).start().message() == ""  # nothing stale: no line
+    (hash_settings.corpus / f"{NEW_DOC}.txt").write_text(NEW_TEXT, encoding="utf-8")
+    lock = BuildLock(hash_settings)
+    try:
+        indexing = BackgroundIndex(hash_settings).start()
+        assert indexing.busy and indexing.not_ready() == ""  # the current index answers
+        assert indexing.message().startswith("Indexing 1 new or changed file in the background")
+    finally:
+        lock.release()
+    assert indexing.thread is not None
+    indexing.thread.join(timeout=120)
+    assert indexing.state == "done" and indexing.message() == ""
+
+
+@pytest.mark.timeout(120)
+def test_status_line_says_when_the_chroma_server_is_down(
+    hash_settings: Settings, repo_root: Path
+) -> None:
+    """A build that cannot reach the server waits and retries, and the line names the URL."""
+    from conftest import make_settings
+
+    from ui.startup import BackgroundIndex
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    settings = make_settings(repo_root, hash_settings.corpus, hash_settings.indexes, chroma_url=url)
+    indexing = BackgroundIndex(settings, retry_s=0.2).start()
+    try:
+        _until(lambda: indexing.state == "waiting", timeout=60)
+        assert indexing.busy and indexing.not_ready()  # no index yet: questions must wait
+        line = indexing.message()
+        assert line.startswith("Indexing is waiting: Search service unavailable") and url in line
+    finally:
+        indexing.stop()
