@@ -807,7 +807,7 @@ def launch(
     indexing = BackgroundIndex(settings).start()
     if indexing.busy:
         print(indexing.message(), flush=True)
-    demo = create_app(settings, assistant, indexing)
+    demo = create_app(settings, assistant, indexing=indexing)
     demo.launch(
         server_name=host,
         server_port=port,
