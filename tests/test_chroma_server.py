@@ -197,3 +197,6 @@ def test_page_starts_while_chroma_is_down_and_answers_once_it_is_back(
             result = client.predict(PSED_QUESTION, "[]", "extractive", api_name="/ask")
             assert result["refused"] is False, result
             assert EDI_ID in {c["doc_id"] for c in result["citations"]}, result
+        # down again mid-session (the index is open now): the same sentence, no crash
+        with pytest.raises(AppError, match="Search service unavailable"):
+            client.predict(PSED_QUESTION, "[]", "extractive", api_name="/ask")
