@@ -31,7 +31,8 @@ def _settings(config: Path | None = None, **overrides: Any) -> Settings:
 
 
 def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[red]Error:[/] {escape(message)}")
+    # one line whatever the terminal width: scripts and logs read it whole
+    console.print(f"[red]Error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -417,9 +418,8 @@ def serve(
     ] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Serve the chat page (builds or updates the index first if it is stale)."""
+    """Serve the chat page at once; stale files are indexed in the background meanwhile."""
     settings = _settings(config, host=host, port=port)
-    _print_report(run_index(settings))
     from ui.app import launch
 
     try:

@@ -50,9 +50,11 @@ from assistant.storage import (
     MB,
     DiskFull,
     IndexProblem,
+    SearchUnavailable,
     free_bytes,
     is_disk_full,
     is_store_failure,
+    is_unreachable,
     rollback_unapplied_writes,
     unapplied_writes,
 )
@@ -85,12 +87,17 @@ def chroma_client(settings: Settings, fresh: bool = False) -> Any:
         from urllib.parse import urlparse
 
         url = urlparse(settings.chroma_url)
-        return chromadb.HttpClient(
-            host=url.hostname or "127.0.0.1",
-            port=url.port or 8000,
-            ssl=url.scheme == "https",
-            settings=chroma_settings,
-        )
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or 8000,
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:  # chromadb says ValueError("Could not connect ...")
+            if is_unreachable(exc):
+                raise SearchUnavailable(settings.chroma_url) from exc
+            raise
     path = settings.indexes / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     if fresh:
@@ -155,12 +162,16 @@ def _read_chunks(folder: Path) -> list[Chunk]:
 
 
 @contextlib.contextmanager
-def build_lock(settings: Settings) -> Iterator[None]:
-    """One build at a time per index folder (a second one fails fast with a clear message)."""
+def build_lock(settings: Settings, wait: bool = False) -> Iterator[None]:
+    """One build at a time per index folder (a second one fails fast with a clear message).
+
+    With `wait`, a second build waits for the first instead: `serve`'s background build, which
+    has nobody to report "busy" to, then simply runs after a concurrent `assistant index`.
+    """
     settings.indexes.mkdir(parents=True, exist_ok=True)
     with open(settings.indexes / ".build.lock", "w") as fh:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise IndexProblem(
                 f"another `assistant index` is already updating {settings.indexes}"
@@ -254,8 +265,11 @@ def build_index(
     files: list[Path] | None = None,
     embedder: Any = None,
     expected: Collection[str] = (),
+    wait: bool = False,
 ) -> BuildReport:
     """Bring the index up to date with the corpus folder (incremental by content hash).
+
+    `wait` waits for a build already running on this index folder instead of failing.
 
     `expected` names files the caller has just saved (an upload); any other file of the upload
     folder that no generation lists was saved by an upload that never got indexed (the process
@@ -265,7 +279,7 @@ def build_index(
     generation live and raises `IndexProblem` (`DiskFull`) with a clear message.
     """
     started = time.perf_counter()
-    with build_lock(settings):
+    with build_lock(settings, wait=wait):
         embedder = embedder or get_embedder(settings)
         cleanup_notes = _clear_failed_builds(settings)
         with make_parser(settings) as parser:
@@ -361,6 +375,9 @@ def _build(
             progress,
         )
     except Exception as exc:
+        if settings.chroma_url and not isinstance(exc, IndexProblem) and is_unreachable(exc):
+            _abandon(settings, generation)  # the server went away mid-build: not a full disk
+            raise SearchUnavailable(settings.chroma_url) from exc
         if isinstance(exc, IndexProblem) or not is_store_failure(exc):
             _abandon(settings, generation)
             raise
@@ -897,6 +914,60 @@ def _prune_generations(settings: Settings, keep: set[str | None]) -> None:
 
 
 # ----------------------------------------------------------------------------- reading
+@contextlib.contextmanager
+def server_calls(settings: Settings) -> Iterator[None]:
+    """Calls to a Chroma server: "cannot connect" becomes `SearchUnavailable` (one clear line).
+
+    The HTTP client reconnects on its own, so a reader that hit an outage works again as soon
+    as the server is back; only the error in between needs to say what is wrong.
+    """
+    try:
+        yield
+    except IndexProblem:
+        raise
+    except Exception as exc:
+        if settings.chroma_url and is_unreachable(exc):
+            raise SearchUnavailable(settings.chroma_url) from exc
+        raise
+
+
+def pending_changes(settings: Settings) -> int:
+    """How many corpus files the next build would (re)index or drop: new, changed or removed.
+
+    A cheap look (hashes, no parsing), so `serve` can say on the page how much work its
+    background build has before it starts. A different embedder or chunking counts every file.
+    """
+    current = read_current(settings)
+    manifest = read_manifest(settings, current) if current else {"documents": {}}
+    docs: dict[str, Any] = manifest.get("documents", {})
+    indexed = {d: e.get("path", "") for d, e in docs.items()}
+    paths, _errors = discover(settings.corpus, prefer=indexed, exclude=quarantine.folder(settings))
+    fingerprint = f"{PIPELINE_VERSION}:{settings.chunk_min_chars}:{settings.chunk_max_chars}"
+    if (
+        current is None
+        or manifest.get("pipeline") != fingerprint
+        or manifest.get("embedder") != get_embedder(settings).name
+    ):
+        return len(paths)
+    pending = 0
+    seen: set[str] = set()
+    aliases = {a for e in docs.values() for a in e.get("aliases", [])}
+    for path in paths:
+        doc_id = path.stem
+        seen.add(doc_id)
+        if doc_id in aliases:
+            continue
+        try:
+            content = _file_hash(path).encode() + _sidecar_bytes(path) + fingerprint.encode()
+        except OSError:
+            continue
+        doc_hash = hashlib.sha256(content).hexdigest()
+        entry = docs.get(doc_id) or {}
+        if doc_hash not in (entry.get("hash"), entry.get("failed_hash")):
+            pending += 1
+    return pending + len(set(docs) - seen)
+
+
 class Index:
     """A read-only view of one generation: chunks, BM25 and the Chroma collection.
 
@@ -912,12 +983,13 @@ class Index:
         self.chunks = _read_chunks(folder)
         self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         self.bm25 = BM25Index.load(folder / "bm25")
-        self.client = chroma_client(settings, fresh=fresh)
-        self.collection = _collection(self.client, current["collection"], "", create=False)
-        self.sentences = _collection(
-            self.client, sentence_collection_name(current["collection"]), "", create=False
-        )
-        self.extra = max(0, self.collection.count() - len(self.chunks))
+        with server_calls(settings):
+            self.client = chroma_client(settings, fresh=fresh)
+            self.collection = _collection(self.client, current["collection"], "", create=False)
+            self.sentences = _collection(
+                self.client, sentence_collection_name(current["collection"]), "", create=False
+            )
+            self.extra = max(0, self.collection.count() - len(self.chunks))
         self._doc_ids = np.array([c.doc_id for c in self.chunks], dtype=object)
         self._doc_types = np.array([c.doc_type for c in self.chunks], dtype=object)
         self._lock = threading.Lock()
@@ -968,12 +1040,13 @@ class Index:
         if clauses:
             where = clauses[0] if len(clauses) == 1 else {"$and": clauses}
         fetch = max(1, min(n + self.extra, len(self.chunks) + self.extra))
-        whole = self.collection.query(
-            query_embeddings=[vector], n_results=fetch, where=where, include=["distances"]
-        )
-        parts = self.sentences.query(
-            query_embeddings=[vector], n_results=3 * fetch, where=where, include=["distances"]
-        )
+        with server_calls(self.settings):
+            whole = self.collection.query(
+                query_embeddings=[vector], n_results=fetch, where=where, include=["distances"]
+            )
+            parts = self.sentences.query(
+                query_embeddings=[vector], n_results=3 * fetch, where=where, include=["distances"]
+            )
         chunk_sim: dict[int, float] = {}
         for cid, dist in zip(whole["ids"][0], whole["distances"][0], strict=False):
             if (pos := self.position.get(cid)) is not None:

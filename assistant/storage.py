@@ -23,12 +23,49 @@ import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 MB = 1024 * 1024
 
 
 class IndexProblem(RuntimeError):
     """The index is missing, busy or inconsistent; the message says what to run."""
+
+
+class SearchUnavailable(IndexProblem):
+    """The configured Chroma server does not answer (down, or not started yet).
+
+    An `IndexProblem`, so every caller that already turns index problems into one clear line
+    (the CLI, the page's answers, the API) says this instead of printing a traceback; the
+    index itself is fine and answers work again as soon as the server is back.
+    """
+
+    def __init__(self, url: str, detail: str = "") -> None:
+        self.url = url
+        port = urlparse(url).port or 8000
+        extra = f" ({detail})" if detail else ""
+        super().__init__(
+            f"search service unavailable: the Chroma server at {url} is not answering{extra}; "
+            f"start it with `chroma run --path <its data folder> --port {port}` "
+            "or unset chroma_url (ASSISTANT_CHROMA_URL) to use the embedded index"
+        )
+
+
+_UNREACHABLE_PHRASES = ("could not connect to a chroma server", "connection refused")
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True when `exc` says the Chroma server could not be reached (not a bad request)."""
+    for err in _chain(exc):
+        if isinstance(err, ConnectionError):
+            return True
+        module = type(err).__module__ or ""
+        if module.startswith(("httpx", "httpcore")) and "Timeout" not in type(err).__name__:
+            if any(k in type(err).__name__ for k in ("Connect", "Network", "Protocol")):
+                return True
+        if any(phrase in str(err).lower() for phrase in _UNREACHABLE_PHRASES):
+            return True
+    return False
 
 
 class DiskFull(IndexProblem):

@@ -126,7 +126,7 @@ def test_launch_uses_loopback_and_no_auth_by_default(
         def launch(self, **kwargs: Any) -> None:
             calls.append(kwargs)
 
-    monkeypatch.setattr(ui.app, "create_app", lambda s, a=None: FakeDemo())
+    monkeypatch.setattr(ui.app, "create_app", lambda s, a=None, indexing=None: FakeDemo())
     ui.app.launch(settings)
     assert calls and calls[0]["server_name"] == "127.0.0.1" and calls[0]["auth"] is None
 

@@ -2,7 +2,8 @@
 and a JSON API endpoint (``/ask``).
 
 `create_app(settings)` builds the page; `launch(settings)` checks the network exposure (a
-non-loopback address needs a password), makes sure an index exists and serves it. Gradio is
+non-loopback address needs a password) and serves it at once, bringing the index up to date in
+the background (ui/startup.py) - the page says so in a status line until it is done. Gradio is
 imported only inside these functions, after analytics are switched off, so importing this
 module is cheap and has no side effects.
 """
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     import gradio as gr
 
     from assistant.answer import Assistant
+    from ui.startup import BackgroundIndex
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +110,7 @@ def check_exposure(host: str, auth: tuple[str, str] | None, insecure: bool) -> N
     log.warning("serving on %s WITHOUT authentication (--insecure)", host)
 
 
-def ensure_index(settings: Settings) -> None:
-    """Build the index on first start, so the UI never opens onto a missing index."""
-    from assistant.index import build_index, read_current
-
-    if read_current(settings) is None:
-        log.info("no index in %s yet; building it from %s", settings.indexes, settings.corpus)
-        build_index(settings)
+STATUS_POLL_S = 2.0  # how often an open page asks whether the background build finished
 
 
 def _offline_env() -> None:
@@ -143,8 +139,16 @@ def launch_defaults(settings: Settings) -> dict[str, Any]:
     }
 
 
-def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blocks:
-    """Build the Gradio app around one shared `Assistant` (created here when not given)."""
+def create_app(
+    settings: Settings,
+    assistant: Assistant | None = None,
+    indexing: BackgroundIndex | None = None,
+) -> gr.Blocks:
+    """Build the Gradio app around one shared `Assistant` (created here when not given).
+
+    `indexing` is `serve`'s background build: the page shows its status line and polls it
+    until the build is done.
+    """
     _offline_env()
     import gradio as gr
 
@@ -160,7 +164,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
     from ui.service import AskError, FeedbackLimited, UIService
     from ui.tabs import build_criteria_tab, build_psed_tab
 
-    service = UIService(settings, assistant)
+    service = UIService(settings, assistant, indexing=indexing)
     defaults = launch_defaults(settings)
 
     class AssistantBlocks(gr.Blocks):
@@ -480,6 +484,10 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
             "question, it says so.",
             elem_classes=["app-header"],
         )
+        # `serve` indexes stale files in the background: say so until it is done
+        status_text = indexing.message() if indexing is not None else ""
+        index_status = gr.Markdown(status_text, visible=bool(status_text), elem_id="index-status")
+        status_timer = gr.Timer(STATUS_POLL_S, active=bool(indexing and indexing.busy))
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 with gr.Row(equal_height=False):
@@ -823,6 +831,22 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> gr.Blo
         )
         demo.load(refresh_library, None, library_outputs, **private)
 
+        def index_status_update() -> tuple[Any, Any, Any, Any, Any]:
+            """The status line; once the build is done, the timer stops and the library and
+            filters show the new documents."""
+            text = indexing.message() if indexing is not None else ""
+            busy = bool(indexing and indexing.busy)
+            library = (gr.update(),) * 3 if busy else refresh_library()
+            return (gr.update(value=text, visible=bool(text)), gr.Timer(active=busy), *library)
+
+        status_timer.tick(
+            index_status_update,
+            None,
+            [index_status, status_timer, *library_outputs],
+            queue=False,
+            **private,
+        )
+
         viewer_open.click(
             open_viewer, [viewer_ref, records_state], [viewer, viewer_download], **private
         )
@@ -850,14 +874,22 @@ def launch(
     port = port or settings.port
     auth = resolve_auth(settings)
     check_exposure(host, auth, insecure)
-    ensure_index(settings)
     from assistant.answer import Assistant
+    from assistant.index import IndexProblem
+    from ui.startup import BackgroundIndex
 
     assistant = Assistant(settings)
     # load the embedder and the index now, so the first question is not the slow one
     assistant.retriever.embedder.embed_query("warm up")
-    _ = assistant.retriever.index
-    demo = create_app(settings, assistant)
+    try:
+        _ = assistant.retriever.index
+    except IndexProblem as exc:  # no index yet, or the Chroma server is down: serve anyway
+        log.warning("starting without a readable index: %s", exc)
+    # stale files are indexed while the page already answers from the current generation
+    indexing = BackgroundIndex(settings).start()
+    if indexing.busy:
+        print(indexing.message(), flush=True)
+    demo = create_app(settings, assistant, indexing=indexing)
     demo.launch(
         server_name=host,
         server_port=port,

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answer, Assistant, QuestionError
 from assistant.chat import HistoryError
@@ -42,6 +42,9 @@ from assistant.settings import GENERATORS, Settings
 from assistant.source_view import SourceError, SourceView, open_source
 from ui.format import feedback_record
 from ui.security import SlidingWindowLimiter, clean_text
+
+if TYPE_CHECKING:
+    from ui.startup import BackgroundIndex
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +98,17 @@ class StreamEvent:
 class UIService:
     """The assistant plus the small amount of state the UI needs (a lock for the feedback log)."""
 
-    def __init__(self, settings: Settings, assistant: Assistant | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        assistant: Assistant | None = None,
+        indexing: BackgroundIndex | None = None,
+    ):
         self.settings = settings
         self.assistant = assistant or Assistant(settings)
+        # `serve`'s background build: while it builds a first index, questions get a clear
+        # "being built" message instead of "no index, run `assistant index`"
+        self.indexing = indexing
         self._feedback_lock = threading.Lock()
         self._feedback_limiter = SlidingWindowLimiter(
             settings.feedback_limit, settings.feedback_window_s
@@ -137,6 +148,7 @@ class UIService:
         partial = ""
         recorder = Explanation() if explain else None
         try:
+            self._ready()
             name = self._generator(generator)
             events = self.assistant.stream(
                 question,
@@ -179,6 +191,7 @@ class UIService:
         if isinstance(history, dict):
             history = history.get("history", history.get("messages"))
         try:
+            self._ready()
             name = self._generator(generator)
             answer = self.assistant.ask(question, history=history, generator=name)
             return self._stamped(answer.to_dict())
@@ -186,6 +199,12 @@ class UIService:
             raise AskError(_sentence(str(exc))) from exc
         except _generator_unavailable() as exc:
             raise AskError(_unavailable(generator, exc)) from exc
+
+    def _ready(self) -> None:
+        """AskError while the first index is still being built in the background."""
+        waiting = self.indexing.not_ready() if self.indexing is not None else ""
+        if waiting:
+            raise AskError(waiting)
 
     def _stamped(self, data: dict[str, Any]) -> dict[str, Any]:
         """The answer plus when it was given and from which index generation (for exports)."""
