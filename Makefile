@@ -33,21 +33,23 @@ run: install
 
 # Regression gate: bounds just below the figures measured on the shipped question sets
 # (see evals/reports/hybrid-extractive/report.md); latency and false refusals are maxima.
-EVAL_GATE = --fail-under hit@1=0.65 --fail-under hit@5=0.93 --fail-under mrr@5=0.77 \
+EVAL_GATE = --fail-under hit@1=0.78 --fail-under hit@5=0.93 --fail-under mrr@5=0.84 \
 	--fail-under fact_recall=0.78 --fail-under citation_recall=0.85 \
-	--fail-under citation_precision=0.38 --fail-under faithfulness=0.95 \
+	--fail-under citation_precision=0.55 --fail-under faithfulness=0.95 \
 	--fail-under quoted_span_alignment=1.0 --fail-under refusal_accuracy=0.84 \
-	--fail-under false_refusal_rate=0.02 --fail-under lead_hit=0.58 \
-	--fail-under fragment_rate=0.12 --fail-under mixed_document_rate=0.05
+	--fail-under false_refusal_rate=0.02 --fail-under lead_hit=0.64 \
+	--fail-under fragment_rate=0.06 --fail-under mixed_document_rate=0.05
 
 # The authored suite (evals/documents, evals/suite): every source rendered into every format
 # users bring, the questions' test split run on each format. Bounds just below the figures in
-# evals/reports/suite-test/report.md (after the fitted answer model, issue 13; the figures
-# before the block model are in evals/reports/suite-test-baseline/report.md).
+# evals/reports/suite-test/report.md (after the refitted answer model with neighbour features,
+# issue 13; the figures before the block model are in evals/reports/suite-test-baseline/).
+# fact_recall was 0.655 before that refit and is 0.619 after it (dev rose 0.654 -> 0.674, lead
+# rose on both splits): the bound follows the measured figure, the drop is in the README.
 SUITE_DIR := test-artifacts/suite
 SUITE_SETS := evals/suite/questions/*.yaml
-SUITE_GATE = --fail-under hit@1=0.62 --fail-under hit@5=0.86 --fail-under mrr@5=0.72 \
-	--fail-under fact_recall=0.63 --fail-under lead_hit=0.48 --fail-under citation_precision=0.43 \
+SUITE_GATE = --fail-under hit@1=0.66 --fail-under hit@5=0.87 --fail-under mrr@5=0.74 \
+	--fail-under fact_recall=0.60 --fail-under lead_hit=0.49 --fail-under citation_precision=0.47 \
 	--fail-under faithfulness=0.95 --fail-under refusal_accuracy=0.15 \
 	--fail-under false_refusal_rate=0.03 --fail-under fragment_rate=0.02 \
 	--fail-under mixed_document_rate=0.05 --fail-under latency_ms_p95=300
