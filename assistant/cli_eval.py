@@ -171,7 +171,7 @@ def eval_command(
     try:
         bounds = parse_fail_under(list(fail_under or []))
     except ValueError as exc:
-        err.print(f"[red]Error:[/] {escape(str(exc))}")
+        err.print(f"[red]Error:[/] {escape(str(exc))}", soft_wrap=True)
         return 2
     old_report: dict[str, Any] | None = None
     if compare is not None:
@@ -180,14 +180,16 @@ def eval_command(
             if not isinstance(old_report, dict) or "summary" not in old_report:
                 raise ValueError("not an evaluation report (no 'summary')")
         except (OSError, ValueError) as exc:
-            err.print(f"[red]Error:[/] cannot use --compare {compare}: {escape(str(exc))}")
+            err.print(
+                f"[red]Error:[/] cannot use --compare {compare}: {escape(str(exc))}", soft_wrap=True
+            )
             return 2
     try:
         settings = settings or load_settings()
         for path in sets:  # fail on a malformed set before loading any model
             load_question_set(Path(path))
     except (SettingsError, QuestionSetError) as exc:
-        err.print(f"[red]Error:[/] {escape(str(exc))}")
+        err.print(f"[red]Error:[/] {escape(str(exc))}", soft_wrap=True)
         return 2
 
     columns = (
@@ -223,10 +225,10 @@ def eval_command(
             else:
                 report = run_eval(settings, [Path(p) for p in sets], progress=progress, **common)
     except (ValueError, QuestionSetError) as exc:
-        err.print(f"[red]Error:[/] {escape(str(exc))}")
+        err.print(f"[red]Error:[/] {escape(str(exc))}", soft_wrap=True)
         return 2
     except IndexProblem as exc:
-        err.print(f"[red]Error:[/] {escape(str(exc))}")
+        err.print(f"[red]Error:[/] {escape(str(exc))}", soft_wrap=True)
         return 1
 
     paths = write_reports(report, Path(out), compare=old_report)
