@@ -21,7 +21,6 @@ import random
 import re
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.llm import free_port
 from assistant.settings import Settings
 
 QUERY_WORDS = 8
@@ -200,12 +200,6 @@ def worker(settings: Settings, query_file: Path) -> dict[str, Any]:
     return result
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _server_latency(settings: Settings, qs: list[str], embedder: Any) -> dict[str, float]:
     """Dense query latency against a `chroma run` server on the same data folder."""
     import chromadb
@@ -214,7 +208,7 @@ def _server_latency(settings: Settings, qs: list[str], embedder: Any) -> dict[st
     from assistant.index import read_current
 
     chroma = Path(sys.executable).with_name("chroma")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             str(chroma),

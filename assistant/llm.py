@@ -36,7 +36,9 @@ def default_gguf() -> str:
     return str(Path(list(spec.submodule_search_locations)[0]) / SMOLLM_FILE)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server this process starts: llama.cpp, or the
+    benchmark's `chroma run`)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -57,7 +59,7 @@ class LocalServer:
         params.model.path = model_path
         params.n_ctx = n_ctx
         params.hostnames = ["127.0.0.1"]  # never listen beyond loopback
-        params.port = _free_port()
+        params.port = free_port()
         threads = max(1, min(4, os.cpu_count() or 1))
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads

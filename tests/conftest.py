@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 # Test configuration: nothing may reach a model hub, a telemetry endpoint or show progress bars.
@@ -79,6 +84,57 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
         env["ASSISTANT_CHROMA_URL"] = settings.chroma_url
     env.update(extra)
     return env
+
+
+def ui_settings(tmp: Path, **overrides: Any) -> Settings:
+    """Settings for a served app over a private seed copy: uploads, feedback and traces under
+    `tmp`, the hash embedder (tests of the web server, not of answers)."""
+    corpus = copy_seeds(tmp / "corpus")
+    values: dict[str, Any] = {
+        "upload_dir": corpus / "uploads",
+        "feedback_path": tmp / "logs" / "feedback.jsonl",
+        "trace_dir": tmp / "logs",
+    }
+    values.update(overrides)
+    return make_settings(REPO_ROOT, corpus, tmp / "idx", **values)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (the probe socket is closed again on return)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(
+    proc: subprocess.Popen, url: str, log: Path, what: str, timeout: float, interval: float = 0.5
+) -> None:
+    """Poll `url` until it answers 200; fail with `proc`'s log if it exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(trust_env=False, timeout=5) as http:
+        while True:
+            if proc.poll() is not None:
+                text = log.read_text("utf-8", errors="replace")
+                pytest.fail(f"{what} exited ({proc.returncode}): {text}")
+            try:
+                if http.get(url).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                text = log.read_text("utf-8", errors="replace")[-2000:]
+                pytest.fail(f"{what} not up in {timeout:.0f} s: {text}")
+            time.sleep(interval)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Terminate `proc`, killing it when it does not stop within `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def python_exe() -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,9 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from conftest import EDI_ID, NEWS_ID, cli_env, make_settings
+from conftest import EDI_ID, NEWS_ID, cli_env, free_port, make_settings, stop, wait_until_up
 
 from assistant.index import (
     Index,
@@ -28,12 +26,6 @@ from assistant.index import (
 from assistant.retrieve import Retriever
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -55,27 +47,10 @@ def chroma_running(tmp_path: Path, port: int, data: Path) -> Iterator[str]:
             cwd=tmp_path,
         )
     try:
-        deadline = time.monotonic() + 30
-        with httpx.Client(trust_env=False, timeout=2) as http:
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"chroma server exited: {log_path.read_text(errors='replace')}")
-                try:
-                    if http.get(f"{url}/api/v2/heartbeat").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"chroma server not up in 30 s: {log_path.read_text()[-2000:]}")
-                time.sleep(0.2)
+        wait_until_up(proc, f"{url}/api/v2/heartbeat", log_path, "chroma server", 30, 0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, timeout=10)
 
 
 @pytest.fixture

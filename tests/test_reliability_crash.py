@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import cli_env, copy_seeds, make_settings
+from conftest import cli_env, copy_seeds, free_port, make_settings
 from test_reliability_questions import check_answer
 
 from assistant.answer import Assistant
@@ -442,13 +442,9 @@ def ui_index(tmp_path: Path) -> Settings:
 
 @contextlib.contextmanager
 def served(settings: Settings) -> Iterator[str]:
-    import socket
-
     from ui.app import create_app
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     demo = create_app(settings)
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     try:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from html.parser import HTMLParser
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import copy_seeds, make_settings
+from conftest import copy_seeds, free_port, make_settings
 
 from assistant.answer import REFUSAL, Answer, Assistant, QuestionError
 from assistant.index import Index, build_index, check_index
@@ -134,12 +133,6 @@ def qa_settings(minilm_index: Settings, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="module")
 def assistant(qa_settings: Settings) -> Assistant:
     return Assistant(qa_settings)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

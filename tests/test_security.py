@@ -13,7 +13,6 @@ import http.client
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import cli_env, copy_seeds, make_settings
+from conftest import cli_env, copy_seeds, free_port, ui_settings
 
 from assistant.index import build_index
 from assistant.library import LibraryError, save_upload
@@ -34,12 +33,6 @@ REPO = Path(__file__).resolve().parents[1]
 API_KEY = "sk-test-SECRET123"
 PASSWORD = "PW-SECRET-456"
 QUESTION = "What are the three aims of the public sector equality duty?"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -61,15 +54,7 @@ def listening_addresses(port: int) -> set[str]:
 LOOPBACK_V4 = "0100007F"  # 127.0.0.1, little-endian hex as /proc shows it
 
 
-def settings_for(tmp: Path, **overrides: Any) -> Settings:
-    corpus = copy_seeds(tmp / "corpus")
-    values: dict[str, Any] = {
-        "upload_dir": corpus / "uploads",
-        "feedback_path": tmp / "logs" / "feedback.jsonl",
-        "trace_dir": tmp / "logs",
-    }
-    values.update(overrides)
-    return make_settings(REPO, corpus, tmp / "idx", **values)
+settings_for = ui_settings  # the served app's settings over a private seed copy
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import REPO_ROOT, cli_env
+from conftest import REPO_ROOT, cli_env, free_port, stop, wait_until_up
 
 from assistant.index import build_index
 from assistant.settings import Settings
@@ -34,12 +33,6 @@ NEW_TEXT = (
     "within two working days and tell the family practitioner the outcome.\n"
 )
 NEW_QUESTION = "What does the Zephyr visit protocol ask inspectors to record?"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -59,28 +52,11 @@ def serving(settings: Settings, tmp_path: Path, timeout: float = 180) -> Iterato
             stdin=subprocess.DEVNULL,
         )
     try:
-        deadline = time.monotonic() + timeout
-        with httpx.Client(trust_env=False, timeout=5) as http:
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"serve exited ({proc.returncode}): {log.read_text('utf-8')}")
-                try:
-                    if http.get(url + "config").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"serve not listening in {timeout:.0f} s: {log.read_text('utf-8')}")
-                time.sleep(0.5)
+        wait_until_up(proc, url + "config", log, "serve", timeout)
         yield url
         assert "Traceback" not in log.read_text("utf-8"), log.read_text("utf-8")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
 
 
 class BuildLock:

@@ -7,24 +7,18 @@ import json
 import os
 import re
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import free_port
 
 from assistant.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 PSED_QUESTION = "What are the three aims of the public sector equality duty?"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def ui_settings(tmp: Path, **overrides: Any) -> Settings:

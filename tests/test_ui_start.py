@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -12,8 +11,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import REPO_ROOT, cli_env
+from conftest import REPO_ROOT, cli_env, free_port
 
 URL = re.compile(r"https?://\S+")
 
@@ -32,9 +30,7 @@ def test_pyproject_metadata_has_no_deprecation_warnings() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_serve_prints_one_line_with_the_address(minilm_index, tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = cli_env(minilm_index, ASSISTANT_FEEDBACK_PATH=str(tmp_path / "fb.jsonl"))
     log = tmp_path / "serve.log"
     with open(log, "w", encoding="utf-8") as out:

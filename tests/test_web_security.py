@@ -16,7 +16,6 @@ Servers listen on 127.0.0.1 only, over hash-embedder indexes (fast).
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -30,7 +29,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import EDI_ID, cli_env, copy_seeds, make_settings
+from conftest import EDI_ID, cli_env, free_port, make_settings, ui_settings
 
 from assistant.index import build_index
 from assistant.library import list_documents
@@ -48,22 +47,9 @@ FOREIGN_ORIGINS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def app_settings(tmp: Path, **overrides: Any) -> Settings:
-    corpus = copy_seeds(tmp / "corpus")
-    values: dict[str, Any] = {
-        "upload_dir": corpus / "uploads",
-        "feedback_path": tmp / "logs" / "feedback.jsonl",
-        "trace_dir": tmp / "logs",
-        "auth": f"{USER}:{PASSWORD}",
-    }
-    values.update(overrides)
-    return make_settings(REPO, corpus, tmp / "idx", **values)
+    """`ui_settings` with sign-in on (these tests are about a signed-in browser)."""
+    return ui_settings(tmp, **{"auth": f"{USER}:{PASSWORD}", **overrides})
 
 
 class Served:

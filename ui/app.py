@@ -11,7 +11,6 @@ module is cheap and has no side effects.
 from __future__ import annotations
 
 import base64
-import ipaddress
 import logging
 import os
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.settings import GENERATORS, Settings
+from ui.security import is_loopback
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -67,17 +67,6 @@ class ServeError(ValueError):
 
 
 # ----------------------------------------------------------------------------- network safety
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False  # a host name: assume it is reachable from elsewhere
-
-
 def resolve_auth(settings: Settings) -> tuple[str, str] | None:
     """(user, password) from settings.auth: "user:password", or a file containing that."""
     raw = (settings.auth or "").strip()

@@ -153,15 +153,17 @@ def _names_this_server(origin: tuple[str, int], host: tuple[str, int], scheme: s
     return origin[0] == host[0] and host[1] == DEFAULT_PORTS[scheme] and origin[1] in (80, 443)
 
 
-def _is_loopback_name(host: str) -> bool:
-    """localhost or a loopback IP literal; a DNS name such as 127.evil.example is not one."""
-    host = host.lower().strip("[]")
-    if host == "localhost":
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost): a bind
+    address (`ui.app.check_exposure`) or a request's Host; a DNS name such as
+    127.evil.example is not one."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
-        return False
+        return False  # a host name: assume it is reachable from elsewhere
 
 
 # ----------------------------------------------------------------------------- rate limits
@@ -293,7 +295,7 @@ class WebPolicy:
 
 def policy_from_settings(settings: Settings, server_name: str, head: str | None) -> WebPolicy:
     """The policy for a server bound to `server_name` whose page has the given `head` HTML."""
-    from ui.app import ServeError, is_loopback
+    from ui.app import ServeError
 
     extra: set[tuple[str, int]] = set()
     for raw in (settings.allowed_origins or "").split(","):
@@ -373,7 +375,7 @@ class SecurityMiddleware:
         if host is None:
             return "The request has no valid Host header."
         allowed_hosts = {h for h, _ in self.policy.extra_origins}
-        if self.policy.loopback_only and not _is_loopback_name(host[0]):
+        if self.policy.loopback_only and not is_loopback(host[0]):
             if host[0] not in allowed_hosts:
                 return f"Unknown host {host[0]!r}: this server answers on loopback names only."
         origin = _header(scope, b"origin")
