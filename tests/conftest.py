@@ -137,6 +137,39 @@ def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
         proc.wait(timeout=10)
 
 
+def assert_same_structure(source: Any, blocks: list[Any]) -> None:
+    """The loaded blocks hold the authored source's structure: list items (text, nesting,
+    marker, number) and lists, heading levels, quotes and table rows (DOCX and HTML tests)."""
+    from evals.render import ListBlock, Quote, Table
+
+    want = [
+        (
+            it.text,
+            it.level,
+            "number" if it.ordered else "bullet",
+            f"{it.number}." if it.ordered else "",
+        )
+        for b in source.blocks
+        if isinstance(b, ListBlock)
+        for it in b.items
+    ]
+    assert [
+        (i.text, i.level, i.marker, i.label) for b in blocks if b.kind == "list" for i in b.items
+    ] == want
+    assert sum(b.kind == "list" for b in blocks) == sum(
+        isinstance(b, ListBlock) for b in source.blocks
+    )
+    assert [(b.level, b.text) for b in blocks if b.kind == "heading"] == [
+        (b.level, b.text) for b in source.blocks if b.kind == "heading"
+    ]
+    assert [b.text for b in blocks if b.kind == "quote"] == [
+        b.text for b in source.blocks if isinstance(b, Quote)
+    ]
+    assert [b.rows for b in blocks if b.kind == "table"] == [
+        b.rows for b in source.blocks if isinstance(b, Table)
+    ]
+
+
 def python_exe() -> str:
     return sys.executable
 

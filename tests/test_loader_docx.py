@@ -10,6 +10,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from conftest import assert_same_structure
 from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import parse_xml
@@ -21,9 +22,6 @@ from assistant.loader_docx import load_docx
 from assistant.loaders import LoadError
 from evals.render import (
     DEFAULT_SRC,
-    ListBlock,
-    Quote,
-    Table,
     block_texts,
     discover_sources,
     docx_footer,
@@ -74,33 +72,7 @@ def test_round_trip_meets_targets(suite: Path, doc_id: str) -> None:
 def test_structure_is_the_sources(suite: Path, doc_id: str) -> None:
     """Heading levels, list nesting and numbers, quotes and table rows as the author wrote."""
     source = parse_source(DEFAULT_SRC / doc_id / "source.md")
-    blocks = load(suite / f"{doc_id}.docx")
-    want = [
-        (
-            it.text,
-            it.level,
-            "number" if it.ordered else "bullet",
-            f"{it.number}." if it.ordered else "",
-        )
-        for b in source.blocks
-        if isinstance(b, ListBlock)
-        for it in b.items
-    ]
-    assert [
-        (i.text, i.level, i.marker, i.label) for b in blocks if b.kind == "list" for i in b.items
-    ] == want
-    assert sum(b.kind == "list" for b in blocks) == sum(
-        isinstance(b, ListBlock) for b in source.blocks
-    )
-    assert [(b.level, b.text) for b in blocks if b.kind == "heading"] == [
-        (b.level, b.text) for b in source.blocks if b.kind == "heading"
-    ]
-    assert [b.text for b in blocks if b.kind == "quote"] == [
-        b.text for b in source.blocks if isinstance(b, Quote)
-    ]
-    assert [b.rows for b in blocks if b.kind == "table"] == [
-        b.rows for b in source.blocks if isinstance(b, Table)
-    ]
+    assert_same_structure(source, load(suite / f"{doc_id}.docx"))
 
 
 # ---------------------------------------------------------------------------- real numbering

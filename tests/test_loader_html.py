@@ -11,15 +11,13 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 from bs4.element import Comment, NavigableString
+from conftest import assert_same_structure
 
 from assistant.blocks import Block, layout, squash
 from assistant.loader_html import load_html
 from assistant.loaders import LoadError
 from evals.render import (
     DEFAULT_SRC,
-    ListBlock,
-    Quote,
-    Table,
     block_texts,
     discover_sources,
     parse_source,
@@ -67,31 +65,7 @@ def test_round_trip_meets_targets(suite: Path, doc_id: str) -> None:
 def test_structure_is_the_sources(suite: Path, doc_id: str) -> None:
     """Heading levels, list nesting and numbers, quotes and table rows as the author wrote."""
     source = parse_source(DEFAULT_SRC / doc_id / "source.md")
-    blocks = load(suite / f"{doc_id}.html")
-    want_items = [
-        (
-            it.text,
-            it.level,
-            "number" if it.ordered else "bullet",
-            f"{it.number}." if it.ordered else "",
-        )
-        for b in source.blocks
-        if isinstance(b, ListBlock)
-        for it in b.items
-    ]
-    got_items = [
-        (i.text, i.level, i.marker, i.label) for b in blocks if b.kind == "list" for i in b.items
-    ]
-    assert got_items == want_items
-    assert [(b.level, b.text) for b in blocks if b.kind == "heading"] == [
-        (b.level, b.text) for b in source.blocks if b.kind == "heading"
-    ]
-    assert [b.text for b in blocks if b.kind == "quote"] == [
-        b.text for b in source.blocks if isinstance(b, Quote)
-    ]
-    assert [b.rows for b in blocks if b.kind == "table"] == [
-        b.rows for b in source.blocks if isinstance(b, Table)
-    ]
+    assert_same_structure(source, load(suite / f"{doc_id}.html"))
 
 
 def chrome_texts(page: Path) -> set[str]:
