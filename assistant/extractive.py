@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +26,7 @@ from assistant.documents import Chunk, Hit
 from assistant.index import Index, sentence_vectors
 from assistant.question import Analysis
 from assistant.text import content_terms, normalise
-from assistant.units import FEATURES, LISTY_TYPES, Unit, chunk_units, featurise
+from assistant.units import BLOCK_BREAK, FEATURES, LISTY_TYPES, Unit, chunk_units, featurise
 
 __all__ = [
     "AnswerModel",
@@ -348,9 +347,6 @@ def _order(shown: list[Unit], lead: list[Unit]) -> list[Unit]:
     )
 
 
-_BLOCK_BREAK = re.compile(r"\n\s*\n")
-
-
 def source_blocks(
     hits: list[Hit], units: list[Unit], n_sources: int, max_chars: int
 ) -> dict[int, Chunk]:
@@ -365,7 +361,7 @@ def source_blocks(
     out: dict[int, Chunk] = {}
     for n, hit in enumerate(hits[:n_sources], 1):
         text = hit.chunk.text
-        cuts = [0, *(m.end() for m in _BLOCK_BREAK.finditer(text)), len(text)]
+        cuts = [0, *(m.end() for m in BLOCK_BREAK.finditer(text)), len(text)]
         spans = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1)]
         best = {b: -math.inf for b in range(len(spans))}
         for u in units:

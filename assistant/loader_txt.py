@@ -312,7 +312,7 @@ def _join_units(lines: list[Line], vocab: _Vocabulary) -> list[Unit]:
         text = ln.text
         target = owner[links[i]] if i in links else _continues(i, lines, owner, vocab)
         if target is None and i and _wrapped_bullet(owner[i - 1], ln):
-            target, text = owner[i - 1], _BULLET_MARK.sub("", text, count=1)
+            target, text = owner[i - 1], _bullet_body(text) or text
         if target is None:
             target = Unit(page=ln.page)
             units.append(target)
@@ -325,7 +325,6 @@ def _join_units(lines: list[Line], vocab: _Vocabulary) -> list[Unit]:
     return units
 
 
-_BULLET_MARK = re.compile(r"^[•●▪◦‣∙·*–—-]\s+")
 _INNER_SENTENCE = re.compile(r"[a-z)][.!?][\"'”’)]* [A-Z]")
 
 
@@ -338,17 +337,22 @@ def _wrapped_bullet(prev: Unit, line: Line) -> bool:
     lower-case are phrases ("- each staff network") or at most one of them runs on into a
     second sentence ("- responsible: ... fair. We will ..."), and stay items.
     """
-    text = line.text
-    if line.gap or not _BULLET_MARK.match(text) or not prev.lines:
+    body = _bullet_body(line.text)
+    if line.gap or body is None or not prev.lines:
         return False
-    first, last = prev.lines[0], prev.last
-    body = _BULLET_MARK.sub("", text, count=1)
+    last = prev.last
     return (
-        bool(_BULLET_MARK.match(first))
+        _bullet_body(prev.lines[0]) is not None
         and body[:1].islower()
         and not _TERMINAL.search(last)
         and bool(_INNER_SENTENCE.search(last) and _INNER_SENTENCE.search(body))
     )
+
+
+def _bullet_body(text: str) -> str | None:
+    """The text after a bullet marker ("- ", "• "), or None when the line has none."""
+    marker = split_marker(text)
+    return marker[2] if marker is not None and marker[0] == "bullet" else None
 
 
 def _append(unit: Unit, text: str, index: int) -> None:

@@ -66,6 +66,7 @@ _DATE_LINE = re.compile(
     r"^(?:published|updated|last updated|first published|from|applies to|date|effective)\b.{0,60}$",
     re.IGNORECASE,
 )
+BLOCK_BREAK = re.compile(r"\n\s*\n")  # between blocks in chunk text (`assistant.blocks.layout`)
 _TERMINAL = re.compile(r"[.!?;:][\"'”’)\]]*$")
 _INTRO_END = re.compile(r"(?::|—|–|\bto\s*[-—–])$")
 # A contents line lists several numbered headings ("3 PSED aims? 4. Eliminating ... 5. ...").
@@ -107,7 +108,7 @@ class Unit:
 def chunk_units(n: int, hit: Hit) -> list[Unit]:
     """The units of one chunk, numbered by block (a blank line starts the next block)."""
     text = hit.chunk.text
-    breaks = [m.start() for m in re.finditer(r"\n\s*\n", text)]
+    breaks = [m.start() for m in BLOCK_BREAK.finditer(text)]
     labels = {normalise(hit.chunk.title), normalise(hit.chunk.section)} - {""}
     units = []
     for s, e in sentence_spans(text):
@@ -135,15 +136,12 @@ def chunk_units(n: int, hit: Hit) -> list[Unit]:
     return units
 
 
-_HEADING_ITEM = re.compile(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+[A-Z]")
-
-
 def _heading_item(body: str) -> bool:
     """A numbered heading ("6. Developing good relations") that a loader left as a list item:
     list markers are stripped from item text, so a number still in front is the heading's."""
     text = " ".join(body.split())
     return (
-        bool(_HEADING_ITEM.match(text)) and len(text.split()) <= 10 and not _TERMINAL.search(text)
+        bool(_SECTION_NUMBER.match(text)) and len(text.split()) <= 10 and not _TERMINAL.search(text)
     )
 
 
