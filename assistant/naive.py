@@ -74,9 +74,9 @@ def _hf_embeddings(model_path: str) -> Any:
 def naive_embeddings(settings: Settings) -> Any:
     """MiniLM via langchain_huggingface (tutorial-faithful), or the hash embedder for tests."""
     if settings.embedder == "hash":
-        from assistant.embeddings import get_embedder
+        from assistant.embeddings import as_langchain, get_embedder
 
-        return get_embedder(settings)
+        return as_langchain(get_embedder(settings))
     from assistant.embeddings import default_model_path
 
     return _hf_embeddings(settings.model_path or default_model_path())

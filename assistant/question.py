@@ -22,8 +22,12 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from assistant.text import Concept, content_terms, question_concepts
+
+if TYPE_CHECKING:
+    from assistant.bm25 import BM25Index
 
 ANSWER_TYPES = (
     "duration",
@@ -216,18 +220,11 @@ class TermStats:
                 self.df[term] = self.df.get(term, 0) + 1
 
     @classmethod
-    def from_bm25(cls, model: object | None) -> TermStats:
-        """Frequencies read from a bm25s model's postings (tokens stemmed the same way)."""
+    def from_bm25(cls, index: BM25Index) -> TermStats:
+        """Frequencies read from the BM25 index's postings (tokens stemmed the same way)."""
         stats = cls()
-        if model is None:
-            return stats
-        indptr = model.scores["indptr"]  # type: ignore[attr-defined]
-        stats.n = int(model.scores["num_docs"])  # type: ignore[attr-defined]
-        stats.df = {
-            token: int(indptr[i + 1] - indptr[i])
-            for token, i in model.vocab_dict.items()  # type: ignore[attr-defined]
-            if i + 1 < len(indptr)  # bm25s keeps an empty token with no postings
-        }
+        stats.n = index.size
+        stats.df = index.doc_freqs()
         return stats
 
     def idf(self, term: str) -> float:

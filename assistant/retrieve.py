@@ -77,7 +77,7 @@ class Retriever:
         index = self.index
         with self._lock:
             if self._stats is None or self._stats[0] != index.generation:
-                self._stats = (index.generation, TermStats.from_bm25(index.bm25.model))
+                self._stats = (index.generation, TermStats.from_bm25(index.bm25))
             return self._stats[1]
 
     @property

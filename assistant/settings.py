@@ -94,6 +94,9 @@ class Settings:
 
     collection: str = "chunks"
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000 -> server mode
+    # Embedded mode: dense search reads the generation's memory-mapped copy of the vectors
+    # (exact, and no chromadb import on a cold ask: issue 14); true queries Chroma instead.
+    dense_from_chroma: bool = False
     embedder: str = "minilm"  # "minilm" (real model) or "hash" (fast deterministic, for tests)
     embed_backend: str = "onnx"  # "onnx" (no torch at run time) or "torch" (sentence-transformers)
     embed_batch_size: int = 32

@@ -65,6 +65,7 @@ point = sys.argv[1]
 rebuild = "--rebuild" in sys.argv
 from assistant.settings import load_settings
 from assistant import index as ix
+from assistant import snapshot
 from assistant.bm25 import BM25Index
 from assistant.embeddings import get_embedder
 from chromadb.api.models.Collection import Collection
@@ -140,6 +141,7 @@ class CountingJson:
 
 
 ix.json = CountingJson
+snapshot.json = CountingJson  # the chunk store is written by assistant.snapshot
 atomic_write = ix._atomic_write
 
 
