@@ -86,7 +86,7 @@ eval: install
 
 bench: install suite
 	$(BIN)/assistant index
-	$(BIN)/assistant bench --out bench --pdf $(SUITE_DIR)/pdf-2col/kestrel-youth-justice-handbook.pdf
+	$(BIN)/assistant bench --out evals/reports/bench --pdf $(SUITE_DIR)/pdf-2col/kestrel-youth-justice-handbook.pdf $(if $(PEER),--peer "$(PEER)")
 
 lint: install
 	$(BIN)/ruff check assistant ui tests evals

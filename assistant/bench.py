@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -279,7 +278,7 @@ def run_bench(
     """Build each synthetic size, measure it, return the whole report."""
     from assistant.bm25 import BM25Index
     from assistant.embeddings import get_embedder
-    from assistant.index import Index, build_index, embed_text, sentence_vectors
+    from assistant.index import Index, build_index, embed_text, encode_chunks
 
     real = get_embedder(settings)
     sentences = base_sentences(settings)
@@ -297,8 +296,7 @@ def run_bench(
             log(f"size {size}: writing corpus")
             folder = root / f"s{size}"
             write_corpus(folder / "corpus", sentences, size)
-            s = replace(
-                settings,
+            s = settings.with_overrides(
                 corpus_dir=folder / "corpus",
                 index_dir=folder / "idx",
                 trace=False,
@@ -327,14 +325,13 @@ def run_bench(
             if use_real:
                 sample = random.Random(3).sample(range(len(chunks)), min(512, len(chunks)))
                 chunk_texts = [texts[i] for i in sample]
-                with_sent = chunk_texts + [
-                    chunks[i].text[a:b] for i in sample for _, a, b in sentence_vectors(chunks[i])
-                ]
                 t0 = time.perf_counter()
                 real.encode(chunk_texts)
                 raw = len(chunk_texts) / (time.perf_counter() - t0)
+                # what ingestion encodes for the same chunks (sentences, headings; see
+                # index.encode_chunks), alone, without parsing or Chroma writes
                 t0 = time.perf_counter()
-                real.encode(with_sent)
+                encode_chunks(real, [chunks[i] for i in sample], s.chunk_vectors == "sentences")
                 raw_same = len(chunk_texts) / (time.perf_counter() - t0)
                 row["raw_encoder_chunks_per_s"] = round(raw, 1)
                 row["raw_encoder_same_inputs_chunks_per_s"] = round(raw_same, 1)
@@ -382,6 +379,46 @@ def run_bench(
         if not keep:
             shutil.rmtree(root, ignore_errors=True)
     return report
+
+
+def cold_ask(
+    settings: Settings, question: str, peer: str = "", runs: int = 5
+) -> dict[str, Any]:
+    """Seconds from launch to printed answer of a fresh `assistant ask` on the configured
+    index (the seed corpus under `make bench`), median of `runs`; with `peer`, a shell command
+    answering the same question over the same documents is timed alternately with it, so both
+    see the same machine load (issue 14 compares against cairn-assistant this way)."""
+    import shlex
+    import statistics
+
+    def timed(argv: list[str]) -> float:
+        t0 = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"{argv[0]} failed: {done.stderr[-500:]}")
+        return time.perf_counter() - t0
+
+    ours_cmd = [sys.executable, "-m", "assistant", "ask", question]
+    peer_cmd = [*shlex.split(peer), question] if peer else []
+    timed(ours_cmd)  # the first run after a build writes bytecode caches
+    if peer_cmd:
+        timed(peer_cmd)
+    ours, theirs = [], []
+    for _ in range(runs):
+        ours.append(timed(ours_cmd))
+        if peer_cmd:
+            theirs.append(timed(peer_cmd))
+    row: dict[str, Any] = {
+        "question": question,
+        "runs": runs,
+        "cold_ask_s": round(statistics.median(ours), 3),
+        "cold_ask_min_s": round(min(ours), 3),
+    }
+    if theirs:
+        row["peer"] = peer
+        row["peer_cold_ask_s"] = round(statistics.median(theirs), 3)
+        row["cold_ask_vs_peer"] = round(row["cold_ask_s"] / row["peer_cold_ask_s"], 2)
+    return row
 
 
 def pdf_pages_per_second(paths: list[Path], repeats: int = 3) -> list[dict[str, Any]]:

@@ -511,10 +511,19 @@ def bench(
         list[Path] | None,
         typer.Option("--pdf", help="PDF files to time layout parsing on (pages/s)."),
     ] = None,
+    peer: Annotated[
+        str,
+        typer.Option(
+            help="Command of another assistant to time a cold ask against (question appended)."
+        ),
+    ] = "",
+    cold_question: Annotated[
+        str, typer.Option(help="Question of the cold-ask comparison.")
+    ] = "What are the three aims of the public sector equality duty?",
     config: ConfigOpt = None,
 ) -> None:
     """Benchmark ingestion and query latency on synthetic corpora of the given sizes."""
-    from assistant.bench import pdf_pages_per_second, plot, run_bench, table_rows
+    from assistant.bench import cold_ask, pdf_pages_per_second, plot, run_bench, table_rows
 
     settings = _settings(config)
     try:
@@ -531,6 +540,20 @@ def bench(
         log=lambda msg: console.print(f"[dim]{msg}[/]"),
     )
     report["pdf"] = pdf_pages_per_second(list(pdf or []))
+    try:
+        report["cold"] = cold_ask(settings, cold_question, peer)
+    except RuntimeError as exc:
+        _fail(f"cold-ask timing failed: {exc}")
+    cold = report["cold"]
+    console.print(
+        f"Cold ask on the configured index: {cold['cold_ask_s']} s (median of {cold['runs']})"
+        + (
+            f"; peer {escape(cold['peer'])}: {cold['peer_cold_ask_s']} s "
+            f"({cold['cold_ask_vs_peer']}x)"
+            if "peer" in cold
+            else ""
+        )
+    )
     for row in report["pdf"]:
         console.print(
             f"PDF layout parsing: {escape(row['file'])}, {row['pages']} pages in "

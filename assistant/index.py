@@ -222,6 +222,60 @@ def embed_text(chunk: Chunk) -> str:
     return "\n".join([*head, chunk.text])
 
 
+def encode_chunks(
+    embedder: Any, chunks: list[Chunk], derive: bool = True
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each chunk's vector and its sentence vectors (`sentence_vectors` order), in one batch.
+
+    `derive` (the default, `Settings.chunk_vectors = "sentences"`) encodes only the sentences
+    and the chunk's heading context, and makes the chunk vector their length-weighted mean,
+    renormalised - MiniLM's own pooling is a mean over tokens, so this approximates a pass over
+    the whole chunk at half its cost (short sequences, no attention over 256 tokens; issue 14).
+    A chunk with no sentence long enough for a vector is encoded whole. Otherwise every chunk
+    is encoded a second time as `embed_text` (`"encode"`).
+    """
+    spans = [sentence_vectors(c) for c in chunks]
+    sentences = [[c.text[a:b] for _, a, b in sp] for c, sp in zip(chunks, spans, strict=True)]
+    if derive:
+        heads = [_head(c) if sp else embed_text(c) for c, sp in zip(chunks, spans, strict=True)]
+    else:
+        heads = [embed_text(c) for c in chunks]
+    texts = [t for t in heads if t] + [t for group in sentences for t in group]
+    vectors = np.asarray(embedder.encode(texts), dtype=np.float32)
+    dim = vectors.shape[1] if vectors.ndim == 2 and len(vectors) else getattr(embedder, "dim", 384)
+    head_rows = iter(vectors[: sum(1 for t in heads if t)])
+    rows = len(texts) - sum(len(g) for g in sentences)
+    whole = np.zeros((len(chunks), dim), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    for j, (head, group) in enumerate(zip(heads, sentences, strict=True)):
+        head_vec = next(head_rows) if head else None
+        mine = vectors[rows : rows + len(group)]
+        rows += len(group)
+        parts.append(mine)
+        if not derive or not len(mine):
+            whole[j] = head_vec if head_vec is not None else 0.0
+            continue
+        weights = np.array([len(t) for t in group], dtype=np.float32)
+        total = (weights[:, None] * mine).sum(axis=0)
+        if head_vec is not None:
+            total += len(head) * head_vec
+        whole[j] = total / max(float(np.linalg.norm(total)), 1e-12)
+    return whole, parts
+
+
+def vector_recipe(settings: Settings, embedder_name: str) -> str:
+    """What made the vectors, as the manifest records it: another recipe means re-embedding."""
+    if settings.chunk_vectors == "sentences":
+        return f"{embedder_name}+sentence-mean"
+    return embedder_name
+
+
+def _head(chunk: Chunk) -> str:
+    """What `embed_text` puts before the chunk's text (section label, lead-in), or ""."""
+    full = embed_text(chunk)
+    return full[: -len(chunk.text)].rstrip("\n") if full != chunk.text else ""
+
+
 # ----------------------------------------------------------------------------- building
 @dataclass
 class BuildReport:
@@ -330,7 +384,7 @@ def _build(
     fresh = (
         rebuild
         or current is None
-        or old_manifest.get("embedder") != embedder.name
+        or old_manifest.get("embedder") != vector_recipe(settings, embedder.name)
         or old_manifest.get("pipeline") != fingerprint
     )
     old_version = str(old_manifest.get("pipeline") or "").split(":")[0]
@@ -603,7 +657,13 @@ def _write(
         None if settings.chroma_url else {}
     )
     report.chunks_embedded = _embed_and_store(
-        collection, sentences, embedder, list(pending.values()), progress, keep=fresh_vectors
+        collection,
+        sentences,
+        embedder,
+        list(pending.values()),
+        progress,
+        keep=fresh_vectors,
+        derive=settings.chunk_vectors == "sentences",
     )
     _refresh_metadata(
         collection, sentences, [c for c in docs.refresh_meta if c.chunk_id not in pending]
@@ -637,7 +697,7 @@ def _write(
     manifest = {
         "generation": generation,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "embedder": embedder.name,
+        "embedder": vector_recipe(settings, embedder.name),
         "pipeline": fingerprint,
         "collection": coll_name,
         "chunks": len(all_chunks),
@@ -924,6 +984,7 @@ def _embed_and_store(
     progress: Progress,
     batch: int = EMBED_BATCH,
     keep: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    derive: bool = True,
 ) -> int:
     """Embed chunks (and their sentences) in batches and upsert them; returns chunks stored.
 
@@ -933,27 +994,20 @@ def _embed_and_store(
     progress("embedding", 0, total, "")
     for i in range(0, total, batch):
         part = chunks[i : i + batch]
-        pieces = [(c, vid, c.text[a:b]) for c in part for vid, a, b in sentence_vectors(c)]
-        vectors = np.asarray(
-            embedder.encode([embed_text(c) for c in part] + [s for _, _, s in pieces]),
-            dtype=np.float32,
-        )
+        pieces = [(c, vid) for c in part for vid, _, _ in sentence_vectors(c)]
+        whole, parts = encode_chunks(embedder, part, derive)
         if keep is not None:
-            row = len(part)
-            for j, c in enumerate(part):
-                n = len(sentence_vectors(c))
-                keep[c.chunk_id] = (vectors[j], vectors[row : row + n])
-                row += n
+            keep.update((c.chunk_id, (whole[j], parts[j])) for j, c in enumerate(part))
         if pieces:
             sentences.upsert(
-                ids=[vid for _, vid, _ in pieces],
-                embeddings=vectors[len(part) :],
-                metadatas=[{"parent": c.chunk_id, **c.chroma_metadata()} for c, _, _ in pieces],
+                ids=[vid for _, vid in pieces],
+                embeddings=np.concatenate([p for p in parts if len(p)]),
+                metadatas=[{"parent": c.chunk_id, **c.chroma_metadata()} for c, _ in pieces],
             )
         # the chunk vector goes last: its presence marks the chunk as completely stored
         collection.upsert(
             ids=[c.chunk_id for c in part],
-            embeddings=vectors[: len(part)],
+            embeddings=whole,
             metadatas=[c.chroma_metadata() for c in part],
             documents=[c.text for c in part],
         )
@@ -1032,7 +1086,7 @@ def pending_changes(settings: Settings) -> int:
     if (
         current is None
         or manifest.get("pipeline") != fingerprint
-        or manifest.get("embedder") != get_embedder(settings).name
+        or manifest.get("embedder") != vector_recipe(settings, get_embedder(settings).name)
     ):
         return len(paths)
     pending = 0

