@@ -364,6 +364,12 @@ def error_markdown(message: str) -> str:
     )
 
 
+def sentence(message: str) -> str:
+    """A library message as a sentence for the page ("the question is empty" -> "The question…")."""
+    message = message.strip()
+    return message[:1].upper() + message[1:] if message else "Unknown error"
+
+
 def live_text(message: str) -> str:
     """Text for a screen-reader live region (escaped; the region's role is set by the page)."""
     return f"<p>{esc(message)}</p>" if message.strip() else ""

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from assistant.answer import Answer, Assistant, QuestionError
 from assistant.chat import HistoryError
@@ -40,7 +40,7 @@ from assistant.library import rejected as library_rejected
 from assistant.quarantine import RejectedFile
 from assistant.settings import GENERATORS, Settings
 from assistant.source_view import SourceError, SourceView, open_source
-from ui.format import feedback_record
+from ui.format import feedback_record, sentence
 from ui.security import SlidingWindowLimiter, clean_text
 
 if TYPE_CHECKING:
@@ -58,6 +58,9 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     SourceError,
 )
 ProgressFn = Callable[[str, int, int, str], None]
+T = TypeVar("T")
+# What reading the index's listings can raise: a missing or damaged index, unreadable files
+_INDEX_READ_ERRORS: tuple[type[Exception], ...] = (IndexProblem, OSError, ValueError)
 
 
 class AskError(ValueError):
@@ -167,7 +170,7 @@ class UIService:
                 partial += str(event)
                 yield StreamEvent(partial=partial)
         except (AskError, *USER_ERRORS) as exc:
-            yield StreamEvent(partial=partial, error=_sentence(str(exc)))
+            yield StreamEvent(partial=partial, error=sentence(str(exc)))
         except _generator_unavailable() as exc:
             yield StreamEvent(partial=partial, error=_unavailable(generator, exc))
         except Exception as exc:  # a crash must not take the chat down with it
@@ -196,7 +199,7 @@ class UIService:
             answer = self.assistant.ask(question, history=history, generator=name)
             return self._stamped(answer.to_dict())
         except USER_ERRORS as exc:
-            raise AskError(_sentence(str(exc))) from exc
+            raise AskError(sentence(str(exc))) from exc
         except _generator_unavailable() as exc:
             raise AskError(_unavailable(generator, exc)) from exc
 
@@ -303,11 +306,7 @@ class UIService:
     # ------------------------------------------------------------------ library
     def documents(self) -> list[DocumentInfo]:
         """Indexed documents; an unreadable index shows as an empty list (and is logged)."""
-        try:
-            return library_documents(self.settings)
-        except (IndexProblem, OSError, ValueError) as exc:
-            log.warning("cannot list documents: %s", exc)
-            return []
+        return _listing(library_documents, self.settings, "documents", _INDEX_READ_ERRORS)
 
     def upload(
         self, paths: Sequence[str | Path], progress: ProgressFn | None = None
@@ -339,23 +338,12 @@ class UIService:
         return delete_document(self.settings, doc_id, progress=progress)
 
     def rejected(self) -> list[RejectedFile]:
-        """Quarantined files with their reasons; an unreadable folder shows as none (logged).
-
-        Listing must never break the Documents tab: it is refreshed after every upload.
-        """
-        try:
-            return library_rejected(self.settings)
-        except OSError as exc:
-            log.warning("cannot list rejected files: %s", exc)
-            return []
+        """Quarantined files with their reasons; an unreadable folder shows as none (logged)."""
+        return _listing(library_rejected, self.settings, "rejected files", (OSError,))
 
     def unindexed(self) -> list[str]:
         """Uploads saved but never indexed (a killed upload); the next build picks them up."""
-        try:
-            return unindexed_uploads(self.settings)
-        except (IndexProblem, OSError, ValueError) as exc:
-            log.warning("cannot list unindexed uploads: %s", exc)
-            return []
+        return _listing(unindexed_uploads, self.settings, "unindexed uploads", _INDEX_READ_ERRORS)
 
     def delete_rejected(self, name: str) -> str:
         """Delete one quarantined file and its reason; returns the name deleted.
@@ -370,6 +358,24 @@ class UIService:
             raise LibraryError(f"no rejected file named {name!r}")
         delete_rejected(self.settings, name)
         return name
+
+
+def _listing(
+    read: Callable[[Settings], list[T]],
+    settings: Settings,
+    what: str,
+    errors: tuple[type[Exception], ...],
+) -> list[T]:
+    """`read(settings)`, or an empty list (logged) when it fails with one of `errors`.
+
+    The Documents tab shows these listings and refreshes them after every upload and
+    deletion: a listing that cannot be read must show as empty, never break the tab.
+    """
+    try:
+        return read(settings)
+    except errors as exc:
+        log.warning("cannot list %s: %s", what, exc)
+        return []
 
 
 def _unavailable(generator: str | None, exc: Exception) -> str:
@@ -390,9 +396,3 @@ def _clean(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
     return value
-
-
-def _sentence(message: str) -> str:
-    """Capitalise a library message for display ("the question is empty" -> "The question…")."""
-    message = message.strip()
-    return message[:1].upper() + message[1:] if message else "Unknown error"

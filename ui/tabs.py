@@ -1,17 +1,17 @@
 """The "Criteria" and "PSED obligations" tabs: renderers (pure, escaped HTML) and builders.
 
-The builders are called inside `create_app`'s ``gr.Tabs()`` block; their callbacks call the
+The builders are called inside `create_app`'s ``gr.Tabs()`` block, like those of the Chat
+and Documents tabs (ui/chat_tab.py, ui/documents_tab.py); their callbacks call the
 library (`find_criteria`, `psed_matrix`) with the app's shared retriever, never the database.
 """
 
 from __future__ import annotations
 
 import html
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from assistant.settings import Settings
+from ui.page import scratch_dir
 
 CRITERIA_EXAMPLES = ["learning culture", "workforce", "leadership", "equality issues in casework"]
 
@@ -101,7 +101,7 @@ def build_criteria_tab(gr: Any, settings: Settings, retriever: Any, private: dic
             result = find_criteria(settings, text, retriever=retriever).to_dict()
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
             return f"<p class='error' role='alert'>Could not list criteria: {_e(exc)}</p>", off
-        path = _scratch("criteria") / "criteria.docx"
+        path = scratch_dir("criteria") / "criteria.docx"
         path.write_bytes(criteria_docx(result))
         return criteria_html(result), gr.update(value=str(path), interactive=True)
 
@@ -132,7 +132,7 @@ def build_psed_tab(gr: Any, settings: Settings, retriever: Any, private: dict) -
             off = gr.update(value=None, interactive=False)
             message = f"<p class='error' role='alert'>Could not build the matrix: {_e(exc)}</p>"
             return message, off, off, off
-        folder = _scratch("psed")
+        folder = scratch_dir("psed")
         csv_path = folder / "psed-coverage.csv"
         md_path = folder / "psed-coverage.md"
         docx_path = folder / "psed-coverage.docx"
@@ -148,8 +148,3 @@ def build_psed_tab(gr: Any, settings: Settings, retriever: Any, private: dict) -
         )
 
     go.click(run, [], [out, csv_file, md_file, docx_file], **private)
-
-
-def _scratch(prefix: str) -> Path:
-    """A fresh temporary folder for one download (Gradio copies the file into its cache)."""
-    return Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
