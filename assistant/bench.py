@@ -276,15 +276,14 @@ def run_bench(
     log: Any = print,
 ) -> dict[str, Any]:
     """Build each synthetic size, measure it, return the whole report."""
-    from assistant.bm25 import BM25Index
     from assistant.embeddings import get_embedder
-    from assistant.index import Index, build_index, embed_text, encode_chunks
 
     real = get_embedder(settings)
     sentences = base_sentences(settings)
     qs = queries(settings, sentences, n_queries)
     report: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "chunk_vectors": settings.chunk_vectors,
         "base_sentences": len(sentences),
         "queries": len(qs),
         "sizes": [],
@@ -293,82 +292,17 @@ def run_bench(
     root = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     try:
         for size in sizes:
-            log(f"size {size}: writing corpus")
             folder = root / f"s{size}"
-            write_corpus(folder / "corpus", sentences, size)
-            s = settings.with_overrides(
-                corpus_dir=folder / "corpus",
-                index_dir=folder / "idx",
-                trace=False,
-                chroma_url="",
-            )
             use_real = size <= real_max
             if not use_real and composer is None:
                 composer = ComposedEmbedder(real, sentences)
-            log(f"size {size}: building index ({'real encoder' if use_real else 'composed'})")
-            t0 = time.perf_counter()
-            build = build_index(s, embedder=real if use_real else composer)
-            build_s = time.perf_counter() - t0
-            row: dict[str, Any] = {
-                "size_target": size,
-                "chunks": build.chunks_total,
-                "encoder": "real" if use_real else "composed",
-                "build_s": round(build_s, 1),
-                "ingest_chunks_per_s": round(build.chunks_total / build_s, 1),
-                "index_mb": round(_dir_size(s.indexes) / 1e6, 1),
-            }
-            chunks = Index.open(s).chunks
-            texts = [embed_text(c) for c in chunks]
-            t0 = time.perf_counter()
-            BM25Index.build(texts)
-            row["bm25_build_s"] = round(time.perf_counter() - t0, 2)
+            row, s = _build_size(
+                settings, folder, sentences, size, real if use_real else composer, log
+            )
             if use_real:
-                sample = random.Random(3).sample(range(len(chunks)), min(512, len(chunks)))
-                chunk_texts = [texts[i] for i in sample]
-                t0 = time.perf_counter()
-                real.encode(chunk_texts)
-                raw = len(chunk_texts) / (time.perf_counter() - t0)
-                # what ingestion encodes for the same chunks (sentences, headings; see
-                # index.encode_chunks), alone, without parsing or Chroma writes
-                t0 = time.perf_counter()
-                encode_chunks(real, [chunks[i] for i in sample], s.chunk_vectors == "sentences")
-                raw_same = len(chunk_texts) / (time.perf_counter() - t0)
-                row["raw_encoder_chunks_per_s"] = round(raw, 1)
-                row["raw_encoder_same_inputs_chunks_per_s"] = round(raw_same, 1)
-                row["ingest_vs_raw"] = round(row["ingest_chunks_per_s"] / raw, 3)
-                row["ingest_vs_raw_same_inputs"] = round(row["ingest_chunks_per_s"] / raw_same, 3)
-            qfile = folder / "queries.json"
-            qfile.write_text(json.dumps(qs))
+                row.update(_encoder_speed(s, real, row["ingest_chunks_per_s"]))
             log(f"size {size}: querying in a fresh process")
-            env = dict(
-                os.environ,
-                ASSISTANT_ROOT=str(settings.root),
-                ASSISTANT_CORPUS_DIR=str(s.corpus),
-                ASSISTANT_INDEX_DIR=str(s.indexes),
-                ASSISTANT_TRACE="false",
-                ASSISTANT_CHROMA_URL="",
-            )
-            t0 = time.perf_counter()
-            out = subprocess.run(
-                [sys.executable, "-m", "assistant.bench", "--worker", str(qfile)],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if out.returncode != 0:
-                raise RuntimeError(f"bench worker failed: {out.stderr[-2000:]}")
-            row.update(json.loads(out.stdout.strip().splitlines()[-1]))
-            t0 = time.perf_counter()
-            first = subprocess.run(
-                [sys.executable, "-m", "assistant", "ask", qs[0], "--json"],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            row["startup_first_answer_s"] = round(time.perf_counter() - t0, 2)
-            row["startup_ok"] = first.returncode == 0
+            row.update(_query_process(settings, s, folder, qs))
             row.update(_embedded_latency(s, qs, real))
             row.update(_server_latency(s, qs, real))
             report["sizes"].append(row)
@@ -381,9 +315,104 @@ def run_bench(
     return report
 
 
-def cold_ask(
-    settings: Settings, question: str, peer: str = "", runs: int = 5
+def _build_size(
+    settings: Settings, folder: Path, sentences: list[str], size: int, embedder: Any, log: Any
+) -> tuple[dict[str, Any], Settings]:
+    """Write a synthetic corpus of about `size` chunks and index it, timed."""
+    from assistant.bm25 import BM25Index
+    from assistant.index import Index, build_index, embed_text
+
+    log(f"size {size}: writing corpus")
+    write_corpus(folder / "corpus", sentences, size)
+    s = settings.with_overrides(
+        corpus_dir=folder / "corpus", index_dir=folder / "idx", trace=False, chroma_url=""
+    )
+    real = not isinstance(embedder, ComposedEmbedder)
+    log(f"size {size}: building index ({'real encoder' if real else 'composed'})")
+    t0 = time.perf_counter()
+    build = build_index(s, embedder=embedder)
+    build_s = time.perf_counter() - t0
+    row: dict[str, Any] = {
+        "size_target": size,
+        "chunks": build.chunks_total,
+        "encoder": "real" if real else "composed",
+        "build_s": round(build_s, 1),
+        "ingest_chunks_per_s": round(build.chunks_total / build_s, 1),
+        "index_mb": round(_dir_size(s.indexes) / 1e6, 1),
+    }
+    texts = [embed_text(c) for c in Index.open(s).chunks]
+    t0 = time.perf_counter()
+    BM25Index.build(texts)
+    row["bm25_build_s"] = round(time.perf_counter() - t0, 2)
+    return row, s
+
+
+def _encoder_speed(s: Settings, real: Any, ingest_per_s: float) -> dict[str, Any]:
+    """The fp32 encoder alone on 512 of the index's chunks: on their text once (`raw`, the
+    issue's reference) and on what ingestion encodes for them (`same inputs`)."""
+    from assistant.index import Index, embed_text, encode_chunks
+
+    chunks = Index.open(s).chunks
+    sample = [chunks[i] for i in random.Random(3).sample(range(len(chunks)), min(512, len(chunks)))]
+    t0 = time.perf_counter()
+    real.encode([embed_text(c) for c in sample])
+    raw = len(sample) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    encode_chunks(real, sample, s.chunk_vectors == "sentences")
+    raw_same = len(sample) / (time.perf_counter() - t0)
+    return {
+        "raw_encoder_chunks_per_s": round(raw, 1),
+        "raw_encoder_same_inputs_chunks_per_s": round(raw_same, 1),
+        "ingest_vs_raw": round(ingest_per_s / raw, 3),
+        "ingest_vs_raw_same_inputs": round(ingest_per_s / raw_same, 3),
+    }
+
+
+def _query_process(
+    settings: Settings, s: Settings, folder: Path, qs: list[str], starts: int = 3
 ) -> dict[str, Any]:
+    """Query timings from a fresh worker process, then launch-to-answer of `assistant ask`
+    (median of `starts` fresh processes)."""
+    import statistics
+
+    qfile = folder / "queries.json"
+    qfile.write_text(json.dumps(qs))
+    env = dict(
+        os.environ,
+        ASSISTANT_ROOT=str(settings.root),
+        ASSISTANT_CORPUS_DIR=str(s.corpus),
+        ASSISTANT_INDEX_DIR=str(s.indexes),
+        ASSISTANT_TRACE="false",
+        ASSISTANT_CHROMA_URL="",
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant.bench", "--worker", str(qfile)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"bench worker failed: {out.stderr[-2000:]}")
+    row: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    times, ok = [], True
+    for _ in range(starts):
+        t0 = time.perf_counter()
+        first = subprocess.run(
+            [sys.executable, "-m", "assistant", "ask", qs[0], "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        times.append(time.perf_counter() - t0)
+        ok = ok and first.returncode == 0
+    row["startup_first_answer_s"] = round(statistics.median(times), 2)
+    row["startup_ok"] = ok
+    return row
+
+
+def cold_ask(settings: Settings, question: str, peer: str = "", runs: int = 5) -> dict[str, Any]:
     """Seconds from launch to printed answer of a fresh `assistant ask` on the configured
     index (the seed corpus under `make bench`), median of `runs`; with `peer`, a shell command
     answering the same question over the same documents is timed alternately with it, so both

@@ -513,6 +513,12 @@ def _collect_documents(
         docs.to_embed.extend(c for c in chunks if c.chunk_id not in old_chunks)
         docs.refresh_meta.extend(c for c in chunks if c.chunk_id in old_chunks)
     progress("documents", len(paths), len(paths), "")
+    _note_rejected_and_aliases(settings, docs, report)
+    return docs
+
+
+def _note_rejected_and_aliases(settings: Settings, docs: _Docs, report: BuildReport) -> None:
+    """Say which files were quarantined; list each duplicate file under its original."""
     if report.rejected:
         report.notes.append(
             f"moved {len(report.rejected)} unreadable file(s) to {quarantine.folder(settings)}; "
@@ -523,7 +529,6 @@ def _collect_documents(
             docs.new[original].setdefault("aliases", [])
             if dup not in docs.new[original]["aliases"]:
                 docs.new[original]["aliases"].append(dup)
-    return docs
 
 
 def _keep(
@@ -645,47 +650,16 @@ def _write(
     )
     collection = _collection(client, coll_name, embedder.name)
     sentences = _collection(client, sentence_collection_name(coll_name), embedder.name)
-    all_chunks = [c for doc_id in docs.new for c in docs.chunks[doc_id]]
-    # Chunks listed as unchanged must really have vectors (self-healing after a crash).
-    present = _existing_ids(collection, [c.chunk_id for c in all_chunks])
-    pending = {c.chunk_id: c for c in docs.to_embed}
-    for chunk in all_chunks:
-        if chunk.chunk_id not in present:
-            pending.setdefault(chunk.chunk_id, chunk)
-    check_free_space(settings, list(pending.values()), all_chunks)
-    fresh_vectors: dict[str, tuple[np.ndarray, np.ndarray]] | None = (
-        None if settings.chroma_url else {}
-    )
-    report.chunks_embedded = _embed_and_store(
-        collection,
-        sentences,
-        embedder,
-        list(pending.values()),
-        progress,
-        keep=fresh_vectors,
-        derive=settings.chunk_vectors == "sentences",
-    )
-    _refresh_metadata(
-        collection, sentences, [c for c in docs.refresh_meta if c.chunk_id not in pending]
+    pending, fresh_vectors = _store_vectors(
+        settings, report, docs, collection, sentences, embedder, progress
     )
     _drop_vanished(docs, report)
     new_docs = docs.new
     report.removed = sorted(set(old_manifest.get("documents", {})) - set(new_docs))
     all_chunks = [c for doc_id in new_docs for c in docs.chunks[doc_id]]
     wanted_ids = {c.chunk_id for c in all_chunks}
-    report.changed = bool(
-        fresh
-        or report.added
-        or report.updated
-        or report.removed
-        or report.chunks_embedded
-        or any(c.chunk_id not in pending for c in docs.refresh_meta)
-        or set(new_docs) != set(old_manifest.get("documents", {}))
-        or any(
-            new_docs[d].get(key) != old_docs.get(d, {}).get(key)
-            for d in new_docs
-            for key in ("aliases", "failed_hash")
-        )
+    report.changed = _is_changed(report, docs, pending, old_manifest, old_docs, fresh) or (
+        fresh_vectors is not None and current is not None and not _has_copy(settings, current)
     )
     report.chunks_total = len(all_chunks)
     report.chunks_per_doc = {d: len(docs.chunks[d]) for d in new_docs}
@@ -723,6 +697,79 @@ def _write(
 
     _cleanup(settings, report, clean_up)
     return report
+
+
+def _store_vectors(
+    settings: Settings,
+    report: BuildReport,
+    docs: _Docs,
+    collection: Any,
+    sentences: Any,
+    embedder: Any,
+    progress: Progress,
+) -> tuple[dict[str, Chunk], dict[str, tuple[np.ndarray, np.ndarray]] | None]:
+    """Embed what changed (and what a crash left without vectors) into Chroma; refresh the
+    metadata of the rest. Returns the chunks embedded and, in embedded mode, their vectors
+    for the generation's copy."""
+    all_chunks = [c for doc_id in docs.new for c in docs.chunks[doc_id]]
+    # Chunks listed as unchanged must really have vectors (self-healing after a crash).
+    present = _existing_ids(collection, [c.chunk_id for c in all_chunks])
+    pending = {c.chunk_id: c for c in docs.to_embed}
+    for chunk in all_chunks:
+        if chunk.chunk_id not in present:
+            pending.setdefault(chunk.chunk_id, chunk)
+    check_free_space(settings, list(pending.values()), all_chunks)
+    fresh_vectors: dict[str, tuple[np.ndarray, np.ndarray]] | None = (
+        None if settings.chroma_url else {}
+    )
+    report.chunks_embedded = _embed_and_store(
+        collection,
+        sentences,
+        embedder,
+        list(pending.values()),
+        progress,
+        keep=fresh_vectors,
+        derive=settings.chunk_vectors == "sentences",
+    )
+    _refresh_metadata(
+        collection, sentences, [c for c in docs.refresh_meta if c.chunk_id not in pending]
+    )
+    return pending, fresh_vectors
+
+
+def _is_changed(
+    report: BuildReport,
+    docs: _Docs,
+    pending: dict[str, Chunk],
+    old_manifest: dict[str, Any],
+    old_docs: dict[str, Any],
+    fresh: bool,
+) -> bool:
+    """Whether this build needs a new generation (anything a reader would see differs)."""
+    new_docs = docs.new
+    return bool(
+        fresh
+        or report.added
+        or report.updated
+        or report.removed
+        or report.chunks_embedded
+        or any(c.chunk_id not in pending for c in docs.refresh_meta)
+        or set(new_docs) != set(old_manifest.get("documents", {}))
+        or any(
+            new_docs[d].get(key) != old_docs.get(d, {}).get(key)
+            for d in new_docs
+            for key in ("aliases", "failed_hash")
+        )
+    )
+
+
+def _has_copy(settings: Settings, current: dict[str, Any]) -> bool:
+    """Whether the live generation has a vector copy that matches its chunks."""
+    folder = _generation_dir(settings, current["generation"])
+    try:
+        return VectorCopy.load(folder, len(ChunkStore(folder))) is not None
+    except (OSError, ValueError):
+        return False
 
 
 def _write_generation(
