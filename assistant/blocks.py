@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 BlockKind = Literal["heading", "paragraph", "list", "table", "quote", "caption"]
 MarkerKind = Literal["bullet", "number", "letter", "roman", "none"]
@@ -70,6 +71,27 @@ class BlockDocument:
     warnings: list[str] = field(default_factory=list)
     pages: int | None = None
     removed: list[str] = field(default_factory=list)  # furniture or chrome the loader dropped
+
+    @classmethod
+    def of_file(
+        cls,
+        path: Path,
+        format: str,
+        blocks: list[Block],
+        *,
+        title: str | None = None,
+        metadata: dict[str, object] | None = None,
+        **rest: Any,
+    ) -> BlockDocument:
+        """What a loader returns for `path`. The file's stem is the document id every loader
+        gives (the index, citations and sidecars key documents by it); a `title` the loader
+        found, when there is one, is added to `metadata` (its only entry for most formats)."""
+        meta = dict(metadata or {})
+        if title:
+            meta["title"] = title
+        return cls(
+            doc_id=path.stem, path=str(path), format=format, blocks=blocks, metadata=meta, **rest
+        )
 
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)

@@ -480,7 +480,7 @@ def criteria(
     config: ConfigOpt = None,
 ) -> None:
     """List the criteria, expectations and principles in the corpus that apply to a topic."""
-    from assistant.criteria import criteria_command
+    from assistant.cli_criteria import criteria_command
 
     raise typer.Exit(criteria_command(topic, as_json, _settings(config)))
 
@@ -493,7 +493,7 @@ def psed(
     config: ConfigOpt = None,
 ) -> None:
     """PSED coverage matrix: each aim and protected characteristic with its passages."""
-    from assistant.psed import psed_command
+    from assistant.cli_psed import psed_command
 
     raise typer.Exit(psed_command(as_json, csv_out, md_out, _settings(config)))
 

@@ -151,7 +151,75 @@ def eval_command(
     2: a usage problem (bad set, unknown metric/retriever/generator, unreadable --compare).
     """
     from rich.console import Console
+
+    err = Console(stderr=True)
+    stdout = Console(highlight=False)
+    if not stdout.is_terminal:  # piped or captured: do not squeeze the tables to 80 columns
+        stdout.width = max(stdout.width, 140)
+    try:
+        bounds, old_report, settings = _check_inputs(sets, fail_under, compare, settings)
+    except _UsageError as exc:
+        _error(err, str(exc))
+        return 2
+    from assistant.index import IndexProblem
+
+    common = {"retriever": retriever, "generator": generator, "k": k, "split": split}
+    try:
+        report = _run_with_progress(err, settings, sets, by_format, common)
+    except _UsageError as exc:
+        _error(err, str(exc))
+        return 2
+    except IndexProblem as exc:
+        _error(err, str(exc))
+        return 1
+    paths = write_reports(report, Path(out), compare=old_report)
+    return _print_results(stdout, err, report, old_report, paths, bounds)
+
+
+class _UsageError(Exception):
+    """A problem with what was asked (exit code 2), found before or while running."""
+
+
+def _error(err: Any, message: str) -> None:
+    """An error line; soft-wrapped, since a long path split mid-name cannot be copied."""
     from rich.markup import escape
+
+    err.print(f"[red]Error:[/] {escape(message)}", soft_wrap=True)
+
+
+def _check_inputs(
+    sets: list[Path], fail_under: list[str] | None, compare: Path | None, settings: Any
+) -> tuple[dict[str, float], dict[str, Any] | None, Any]:
+    """(bounds, the --compare report, settings), or `_UsageError`: every usage problem is
+    reported before any model or index is loaded, which takes seconds."""
+    from assistant.settings import SettingsError, load_settings
+
+    try:
+        bounds = parse_fail_under(list(fail_under or []))
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from exc
+    old_report: dict[str, Any] | None = None
+    if compare is not None:
+        try:
+            old_report = read_report(Path(compare))
+            if not isinstance(old_report, dict) or "summary" not in old_report:
+                raise ValueError("not an evaluation report (no 'summary')")
+        except (OSError, ValueError) as exc:
+            raise _UsageError(f"cannot use --compare {compare}: {exc}") from exc
+    try:
+        settings = settings or load_settings()
+        for path in sets:  # fail on a malformed set before loading any model
+            load_question_set(Path(path))
+    except (SettingsError, QuestionSetError) as exc:
+        raise _UsageError(str(exc)) from exc
+    return bounds, old_report, settings
+
+
+def _run_with_progress(
+    err: Any, settings: Any, sets: list[Path], by_format: Path | None, common: dict[str, Any]
+) -> dict[str, Any]:
+    """Run the sets (on each format of a rendered suite with `by_format`) under a progress
+    bar on stderr, which goes away when done so that stdout holds only the tables."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -161,37 +229,6 @@ def eval_command(
         TimeRemainingColumn,
     )
 
-    from assistant.report import compare_reports
-    from assistant.settings import SettingsError, load_settings
-
-    err = Console(stderr=True)
-    stdout = Console(highlight=False)
-    if not stdout.is_terminal:  # piped or captured: do not squeeze the tables to 80 columns
-        stdout.width = max(stdout.width, 140)
-    try:
-        bounds = parse_fail_under(list(fail_under or []))
-    except ValueError as exc:
-        err.print(f"[red]Error:[/] {escape(str(exc))}", soft_wrap=True)
-        return 2
-    old_report: dict[str, Any] | None = None
-    if compare is not None:
-        try:
-            old_report = read_report(Path(compare))
-            if not isinstance(old_report, dict) or "summary" not in old_report:
-                raise ValueError("not an evaluation report (no 'summary')")
-        except (OSError, ValueError) as exc:
-            err.print(
-                f"[red]Error:[/] cannot use --compare {compare}: {escape(str(exc))}", soft_wrap=True
-            )
-            return 2
-    try:
-        settings = settings or load_settings()
-        for path in sets:  # fail on a malformed set before loading any model
-            load_question_set(Path(path))
-    except (SettingsError, QuestionSetError) as exc:
-        err.print(f"[red]Error:[/] {escape(str(exc))}", soft_wrap=True)
-        return 2
-
     columns = (
         TextColumn("Evaluating"),
         BarColumn(),
@@ -200,8 +237,6 @@ def eval_command(
         TimeRemainingColumn(),
         TextColumn("{task.fields[detail]}"),
     )
-    from assistant.index import IndexProblem
-
     try:
         with Progress(*columns, console=err, transient=True) as bar:
             task = bar.add_task("eval", total=None, detail="loading models and index…")
@@ -212,26 +247,37 @@ def eval_command(
             def on_format(name: str, stage: str) -> None:
                 bar.update(task, completed=0, total=None, detail=f"{name}: {stage}…")
 
-            common = {"retriever": retriever, "generator": generator, "k": k, "split": split}
+            paths = [Path(p) for p in sets]
             if by_format is not None:
-                report = run_by_format(
+                return run_by_format(
                     settings,
-                    [Path(p) for p in sets],
+                    paths,
                     Path(by_format),
                     progress=progress,
                     on_format=on_format,
                     **common,
                 )
-            else:
-                report = run_eval(settings, [Path(p) for p in sets], progress=progress, **common)
+            return run_eval(settings, paths, progress=progress, **common)
     except (ValueError, QuestionSetError) as exc:
-        err.print(f"[red]Error:[/] {escape(str(exc))}", soft_wrap=True)
-        return 2
-    except IndexProblem as exc:
-        err.print(f"[red]Error:[/] {escape(str(exc))}", soft_wrap=True)
-        return 1
+        raise _UsageError(str(exc)) from exc
 
-    paths = write_reports(report, Path(out), compare=old_report)
+
+def _print_results(
+    stdout: Any,
+    err: Any,
+    report: dict[str, Any],
+    old_report: dict[str, Any] | None,
+    paths: list[Path],
+    bounds: dict[str, float],
+) -> int:
+    """The tables, what got worse since --compare, and the gate; returns the exit code.
+
+    Warnings and failures go to stderr, the tables and the gate line to stdout (`make test`
+    reads the gate line)."""
+    from rich.markup import escape
+
+    from assistant.report import compare_reports
+
     for warning in report["warnings"]:
         err.print(f"[yellow]Question-set warning:[/] {escape(warning)}")
     if report["summary"]["n_errors"]:

@@ -29,7 +29,6 @@ Nothing is generated: every listed text, context and label comes from the docume
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -351,18 +350,46 @@ def _extract(chunks: list[Chunk]) -> tuple[list[Candidate], list[tuple[Chunk, in
 
 
 def _chunk_candidates(chunk: Chunk, pos: int) -> tuple[list[Candidate], list[tuple[int, int]]]:
-    """Candidates of one chunk, and the introductions in it that no list follows."""
-    text = chunk.text
-    lines = _lines(text)
-    quotes = find_quotes(text)
-    taken: list[tuple[int, int]] = []
-    found: list[Candidate] = []
-    orphan_intros: list[tuple[int, int]] = []
+    """Candidates of one chunk, and the introductions in it that no list follows.
 
-    def make(s: int, e: int, kind: str, complete: bool = True, **extra: Any) -> Candidate:
-        taken.append((s, e))
+    Three passes, most specific first, each skipping the text an earlier one took: list items
+    under their introduction, quotations standing in running text, then sentences that state
+    what is expected. An introduction no pass used is left for `_pair_orphans`.
+    """
+    scan = _ChunkScan(chunk, pos, find_quotes(chunk.text))
+    nonblank = [ln for ln in _lines(chunk.text) if ln.kind != "blank"]
+    orphan_intros = _dangling_intros(nonblank)
+    _list_candidates(scan, nonblank)
+    spans = sentence_spans(chunk.text)
+    _running_quotes(scan, spans)
+    _statements(scan, spans)
+    found, taken = scan.found, scan.taken
+    for cand in found:
+        cand.area = _area(cand.context, cand.section, cand.title)
+        cand.terms = frozenset(content_terms(cand.text))
+        cand.context_terms = frozenset(content_terms(cand.context))
+    found.sort(key=lambda c: c.start)
+    leftover = [(s, e) for s, e in orphan_intros if not any(s < te and ts < e for ts, te in taken)]
+    return found, leftover
+
+
+@dataclass
+class _ChunkScan:
+    """One chunk being scanned: the candidates found so far and the spans they (and their
+    introductions) take, so that a later pass does not list the same text again."""
+
+    chunk: Chunk
+    pos: int
+    quotes: list[tuple[int, int, bool]]
+    taken: list[tuple[int, int]] = field(default_factory=list)
+    found: list[Candidate] = field(default_factory=list)
+
+    def make(self, s: int, e: int, kind: str, complete: bool = True, **extra: Any) -> Candidate:
+        """Record the candidate at text[s:e] (a verbatim slice, so it can be cited)."""
+        chunk = self.chunk
+        self.taken.append((s, e))
         cand = Candidate(
-            text=text[s:e],
+            text=chunk.text[s:e],
             kind=kind,
             chunk_id=chunk.chunk_id,
             doc_id=chunk.doc_id,
@@ -372,69 +399,90 @@ def _chunk_candidates(chunk: Chunk, pos: int) -> tuple[list[Candidate], list[tup
             start=s,
             end=e,
             complete=complete,
-            order=pos * 1_000_000 + s,
+            order=self.pos * 1_000_000 + s,
             **extra,
         )
-        found.append(cand)
+        self.found.append(cand)
         return cand
 
-    def quote_in(s: int, e: int) -> tuple[int, int, bool] | None:
-        for q in quotes:
+    def quote_in(self, s: int, e: int) -> tuple[int, int, bool] | None:
+        """The quotation that makes up most of text[s:e] (a list item that is a quote)."""
+        for q in self.quotes:
             if s <= q[0] < e and (min(q[1], e) - q[0]) >= 0.6 * (e - s):
                 return q
         return None
 
-    # lists: runs of items (blank lines allowed between) and the line introducing them
-    i, n_block = 0, 0
-    nonblank = [ln for ln in lines if ln.kind != "blank"]
+
+def _dangling_intros(nonblank: list[_Line]) -> list[tuple[int, int]]:
+    """Introductions ending in ':' that running text, not a list, follows: PDF column
+    extraction may have put their list elsewhere."""
+    out: list[tuple[int, int]] = []
     for j, line in enumerate(nonblank):
         nxt = nonblank[j + 1] if j + 1 < len(nonblank) else None
         if _is_intro(line, nxt) and (nxt is None or nxt.kind == "text"):
             if line.text.endswith(":"):
-                orphan_intros.append(_intro_text(line))
+                out.append(_intro_text(line))
+    return out
+
+
+_ITEM_KINDS = ("bullet", "number", "quote")
+
+
+def _item_run(nonblank: list[_Line], i: int) -> list[_Line]:
+    """The run of list items starting at nonblank[i] (blank lines between them allowed)."""
+    run = [nonblank[i]]
+    i += 1
+    while i < len(nonblank) and nonblank[i].kind in _ITEM_KINDS:
+        nxt = nonblank[i]
+        if nxt.kind == "number" and run[-1].kind == "number" and nxt.number != run[-1].number + 1:
+            break  # "4. Eliminating discrimination" after "2. …" is a heading, not item 3
+        run.append(nxt)
+        i += 1
+    return run
+
+
+def _list_candidates(scan: _ChunkScan, nonblank: list[_Line]) -> None:
+    """Lists: runs of items and the line introducing them, which becomes their context.
+
+    Items of one run share a block id, so ranking can bring a whole list when one item is
+    clearly relevant; an unintroduced list keeps only its quoted items."""
+    text, chunk_id = scan.chunk.text, scan.chunk.chunk_id
+    i, n_block = 0, 0
     while i < len(nonblank):
         line = nonblank[i]
-        if line.kind not in ("bullet", "number", "quote"):
+        if line.kind not in _ITEM_KINDS:
             i += 1
             continue
         prev = nonblank[i - 1] if i > 0 else None
         intro = prev if prev is not None and _is_intro(prev, line) else None
-        run = [line]
-        i += 1
-        while i < len(nonblank) and nonblank[i].kind in ("bullet", "number", "quote"):
-            nxt = nonblank[i]
-            if (
-                nxt.kind == "number"
-                and run[-1].kind == "number"
-                and nxt.number != run[-1].number + 1
-            ):
-                break  # "4. Eliminating discrimination" after "2. …" is a heading, not item 3
-            run.append(nxt)
-            i += 1
+        run = _item_run(nonblank, i)
+        i += len(run)
         n_block += 1
-        block = f"{chunk.chunk_id}/{n_block}"
+        block = f"{chunk_id}/{n_block}"
         context, ctx_kind = "", "expectation"
         if intro is not None:
             cs, ce = _intro_text(intro)
             context = text[cs:ce]
-            taken.append((cs, ce))
+            scan.taken.append((cs, ce))
             if re.search(r"\bprinciples?\b", context, re.IGNORECASE):
                 ctx_kind = "principle"
         for item in run:
-            q = quote_in(item.start, item.end)
+            q = scan.quote_in(item.start, item.end)
             if q is not None:
                 kind = "principle" if ctx_kind == "principle" else "quoted_criterion"
-                make(q[0], q[1], kind, q[2], context=context, block=block)
+                scan.make(q[0], q[1], kind, q[2], context=context, block=block)
             elif intro is not None and (item.kind == "bullet" or len(run) > 1):
                 if len(item.text) >= 3 and any(ch.isalpha() for ch in item.text):
-                    make(item.start, item.end, ctx_kind, context=context, block=block)
-    for ctx in (c for c in found if c.context):
-        ctx.context_chunk_id = chunk.chunk_id
+                    scan.make(item.start, item.end, ctx_kind, context=context, block=block)
+    for ctx in (c for c in scan.found if c.context):
+        ctx.context_chunk_id = chunk_id
 
-    # quotes standing in running text; the words leading into one are its context
-    spans = sentence_spans(text)
-    for qs, qe, complete in quotes:
-        if any(s <= qs < e for s, e in taken):
+
+def _running_quotes(scan: _ChunkScan, spans: list[tuple[int, int]]) -> None:
+    """Quotes standing in running text; the words leading into one are its context."""
+    text = scan.chunk.text
+    for qs, qe, complete in scan.quotes:
+        if any(s <= qs < e for s, e in scan.taken):
             continue
         lead_start = next((s for s, e in spans if s <= qs < e), qs)
         lead = text[lead_start:qs].rstrip()
@@ -442,13 +490,17 @@ def _chunk_candidates(chunk: Chunk, pos: int) -> tuple[list[Candidate], list[tup
             lead_start += lead.rindex("\n\n") + 2
             lead = text[lead_start:qs].rstrip()
         kind = "principle" if re.search(r"\bprinciples?\b", lead, re.I) else "quoted_criterion"
-        cand = make(qs, qe, kind, complete)
+        cand = scan.make(qs, qe, kind, complete)
         if len(lead) >= 10:
             cand.context = lead
-            cand.context_chunk_id = chunk.chunk_id
+            cand.context_chunk_id = scan.chunk.chunk_id
 
-    # sentences that state what is expected or evaluated (a PDF line join across a blank
-    # line is undone, and a section heading written inline is left out)
+
+def _statements(scan: _ChunkScan, spans: list[tuple[int, int]]) -> None:
+    """Sentences that state what is expected or evaluated (a PDF line join across a blank
+    line is undone, and a section heading written inline is left out)."""
+    chunk = scan.chunk
+    text = chunk.text
     heading = normalise(chunk.section)
     for s0, e0 in spans:
         for piece in re.finditer(r"(?:(?!\n[ \t]*\n).)+", text[s0:e0], re.DOTALL):
@@ -456,21 +508,14 @@ def _chunk_candidates(chunk: Chunk, pos: int) -> tuple[list[Candidate], list[tup
             s = _skip_heading(text, s, e, chunk.section)
             while e > s and text[e - 1].isspace():
                 e -= 1
-            if e - s < MIN_STATEMENT_CHARS or any(s < te and ts < e for ts, te in taken):
+            if e - s < MIN_STATEMENT_CHARS or any(s < te and ts < e for ts, te in scan.taken):
                 continue
             sentence = text[s:e]
             if sentence.endswith(":") or not _STATEMENT.search(sentence):
                 continue
             if normalise(sentence) in (heading, normalise(chunk.title)):
                 continue
-            make(s, e, "statement")
-    for cand in found:
-        cand.area = _area(cand.context, cand.section, cand.title)
-        cand.terms = frozenset(content_terms(cand.text))
-        cand.context_terms = frozenset(content_terms(cand.context))
-    found.sort(key=lambda c: c.start)
-    leftover = [(s, e) for s, e in orphan_intros if not any(s < te and ts < e for ts, te in taken)]
-    return found, leftover
+            scan.make(s, e, "statement")
 
 
 def _skip_heading(text: str, s: int, e: int, section: str) -> int:
@@ -785,55 +830,3 @@ def _group(
 
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000
-
-
-# ----------------------------------------------------------------------------- CLI
-def criteria_command(topic: str, as_json: bool, settings: Settings) -> int:
-    """`assistant criteria TOPIC [--json]`: print the listing; returns the exit code.
-
-    0: listed (possibly nothing found); 1: no index; 2: empty topic.
-    """
-    from rich.console import Console
-    from rich.markup import escape
-
-    from assistant.index import IndexProblem
-
-    err = Console(stderr=True)
-    out = Console(highlight=False, soft_wrap=True)
-    try:
-        result = find_criteria(settings, topic)
-    except ValueError as exc:
-        err.print(f"[red]Error:[/] {escape(str(exc))}")
-        return 2
-    except IndexProblem as exc:
-        err.print(f"[red]Error:[/] {escape(str(exc))}")
-        return 1
-    if as_json:
-        print(json.dumps(result.to_dict(), indent=1, ensure_ascii=False))  # never via rich
-        return 0
-    if not result.groups:
-        out.print(
-            f"No criteria, expectations or principles in the documents match “{escape(topic)}”."
-        )
-        return 0
-    out.print(f"[bold]Criteria for “{escape(result.topic)}”[/] ({len(result.items)} items)\n")
-    for group in result.groups:
-        out.print(
-            f"[bold cyan]{escape(group.label)}[/]  [dim]{escape(group.title)} § "
-            f"{escape(group.section)}[/]"
-        )
-        if group.context:
-            out.print(f"  [italic]{escape(' '.join(group.context.split()))}[/]")
-        for item in group.items:
-            cut = " [dim](quotation cut off in the source)[/]" if not item.complete else ""
-            out.print(f"  [{item.n}] {escape(item.quote)}{cut}")
-        out.print("")
-    out.print("Sources:")
-    for item in result.items:
-        page = f", page {item.page}" if item.page else ""
-        out.print(
-            f"  [{item.n}] {escape(item.title)} § {escape(item.section)}{page} "
-            f"[dim]{item.kind.replace('_', ' ')} · {item.chunk_id}[/]"
-        )
-    err.print(f"[dim]{result.timings_ms.get('total', 0):.0f} ms[/]")
-    return 0

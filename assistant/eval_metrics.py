@@ -522,14 +522,23 @@ class NdcgAt5(_RankMetric):
     key, label, field = "ndcg@5", "nDCG@5", "ndcg@5"
 
 
-class CitationPrecision(Metric):
-    key, label = "citation_precision", "Citation precision"
+class _CountRatio(Metric):
+    """Micro-averaged: a count summed over the rows, over another count summed over them, so
+    an answer with many citations (or sentences, or quotes) weighs as much as it holds."""
+
+    numerator: ClassVar[str]
+    denominator: ClassVar[str]
+    select = staticmethod(_asked)  # the rows the counts are taken from
 
     def evaluate(self, rows: list[Row]) -> float | None:
-        done = _answered(rows)
-        return _ratio(
-            sum(r["n_relevant_citations"] for r in done), sum(r["n_citations"] for r in done)
-        )
+        kept = self.select(rows)
+        return _ratio(sum(r[self.numerator] for r in kept), sum(r[self.denominator] for r in kept))
+
+
+class CitationPrecision(_CountRatio):
+    key, label = "citation_precision", "Citation precision"
+    numerator, denominator = "n_relevant_citations", "n_citations"
+    select = staticmethod(_answered)
 
 
 class CitationRecall(Metric):
@@ -574,22 +583,14 @@ class MixedDocumentRate(Metric):
         return _mean(r.get("mixed_documents") for r in rows)
 
 
-class Faithfulness(Metric):
+class Faithfulness(_CountRatio):
     key, label = "faithfulness", "Faithfulness"
-
-    def evaluate(self, rows: list[Row]) -> float | None:
-        asked = _asked(rows)
-        return _ratio(
-            sum(r["n_faithful"] for r in asked), sum(r["n_sentences_checked"] for r in asked)
-        )
+    numerator, denominator = "n_faithful", "n_sentences_checked"
 
 
-class QuotedSpanAlignment(Metric):
+class QuotedSpanAlignment(_CountRatio):
     key, label = "quoted_span_alignment", "Quoted-span alignment"
-
-    def evaluate(self, rows: list[Row]) -> float | None:
-        asked = _asked(rows)
-        return _ratio(sum(r["n_aligned"] for r in asked), sum(r["n_quotes"] for r in asked))
+    numerator, denominator = "n_aligned", "n_quotes"
 
 
 class RefusalAccuracy(Metric):

@@ -251,9 +251,7 @@ def select_units(
         return []
     log = decisions if decisions is not None else _NoDecisions()
     ranked = sorted(units, key=lambda u: (-u.score, u.source, u.start))
-    whole = [u for u in ranked if u.kind != "label" and len(u.text.strip()) >= 12]
-    # a broken sentence (PDF column or line debris) is quoted only when nothing whole is there
-    eligible = [u for u in whole if not u.broken] or whole
+    eligible = _eligible(ranked)
     best = eligible[0].score if eligible else 0.0
     floor = best - model.keep_margin
     across = analysis.answer_type == "comparison"
@@ -266,13 +264,7 @@ def select_units(
         char_budget=model.char_budget,
         across_documents=across,
     )
-    for u in ranked:
-        if u.kind == "label":
-            log.note(u, "a heading, title, date or contents line: never an answer on its own")
-        elif len(u.text.strip()) < 12:
-            log.note(u, "too short")
-        elif u not in eligible:
-            log.note(u, "a broken sentence (cut by a line or column break)")
+    _note_ineligible(ranked, eligible, log)
     listy = analysis.answer_type in LISTY_TYPES
     if not eligible:
         return []
@@ -288,12 +280,9 @@ def select_units(
         if len([x for x in shown if not x.is_item]) >= max_units:
             log.note_all(eligible[i:], f"not reached: the answer already had {max_units} units")
             break
-        if lead and not across and u.doc_id != lead[0].doc_id:
-            log.note(u, "from another document (the question does not compare documents)")
-            continue
-        dup = next((c for c in shown if _similar(u.text, c.text)), None)
-        if dup is not None:
-            log.note(u, f"near-duplicate of {log.ref(dup)}")
+        conflict = _conflict(u, shown, lead, across, log)
+        if conflict:
+            log.note(u, conflict)
             continue
         group, total = _group(u, units, model.max_items)
         if not group:
@@ -317,6 +306,37 @@ def select_units(
         if shortened is not None and total > shown_items:
             shortened.append((u.source, shown_items, total))
     return _order(shown, lead)
+
+
+def _eligible(ranked: list[Unit]) -> list[Unit]:
+    """The units that may be quoted: no labels, nothing too short to say anything, and a
+    broken sentence (PDF column or line debris) only when nothing whole is there."""
+    whole = [u for u in ranked if u.kind != "label" and len(u.text.strip()) >= 12]
+    return [u for u in whole if not u.broken] or whole
+
+
+def _note_ineligible(ranked: list[Unit], eligible: list[Unit], log: Decisions) -> None:
+    """Record why each unit `_eligible` left out can never be part of the answer."""
+    for u in ranked:
+        if u.kind == "label":
+            log.note(u, "a heading, title, date or contents line: never an answer on its own")
+        elif len(u.text.strip()) < 12:
+            log.note(u, "too short")
+        elif u not in eligible:
+            log.note(u, "a broken sentence (cut by a line or column break)")
+
+
+def _conflict(
+    u: Unit, shown: list[Unit], lead: list[Unit], across: bool, log: Decisions
+) -> str | None:
+    """Why `u` would not fit next to what is shown (None when it fits): another
+    document's text in an answer that does not compare documents, or a near-duplicate."""
+    if lead and not across and u.doc_id != lead[0].doc_id:
+        return "from another document (the question does not compare documents)"
+    dup = next((c for c in shown if _similar(u.text, c.text)), None)
+    if dup is not None:
+        return f"near-duplicate of {log.ref(dup)}"
+    return None
 
 
 def _group(u: Unit, units: list[Unit], max_items: int) -> tuple[list[Unit], int]:

@@ -83,13 +83,8 @@ def load_docx(path: Path, data: bytes) -> BlockDocument:
         raise LoadError(path, "no readable text (DOCX is empty)")
     if not title:
         title = next((b.text for b in blocks if b.kind == "heading" and b.level == 1), "")
-    return BlockDocument(
-        doc_id=path.stem,
-        path=str(path),
-        format="docx",
-        blocks=blocks,
-        metadata={"title": title} if title else {},
-        warnings=reader.warnings + _part_warnings(data),
+    return BlockDocument.of_file(
+        path, "docx", blocks, title=title, warnings=reader.warnings + _part_warnings(data)
     )
 
 

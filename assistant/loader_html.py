@@ -164,14 +164,7 @@ def load_html(path: Path, data: bytes) -> BlockDocument:
     if how != "main" and roots[0].getparent() is not None and _tag(roots[0]) != "body":
         warnings.append(f"no <main>: content taken from the {how} (check nothing is missing)")
     title = _choose_title(page_title, blocks)
-    return BlockDocument(
-        doc_id=path.stem,
-        path=str(path),
-        format="html",
-        blocks=blocks,
-        metadata={"title": title} if title else {},
-        warnings=warnings,
-    )
+    return BlockDocument.of_file(path, "html", blocks, title=title, warnings=warnings)
 
 
 # ----------------------------------------------------------------------------- parsing

@@ -59,14 +59,7 @@ def load_md(path: Path, data: bytes) -> BlockDocument:
     for key in ("publisher", "date", "type", "summary"):
         if front.get(key) is not None:
             metadata[key] = str(front[key]).strip()
-    return BlockDocument(
-        doc_id=path.stem,
-        path=str(path),
-        format="md",
-        blocks=blocks,
-        metadata=metadata,
-        warnings=warnings,
-    )
+    return BlockDocument.of_file(path, "md", blocks, metadata=metadata, warnings=warnings)
 
 
 def _split_front_matter(text: str) -> tuple[dict[str, Any], str, list[str]]:

@@ -200,14 +200,8 @@ def load_pdf(path: Path, data: bytes, *, progress: Progress | None = None) -> Bl
     _classify(stream, layout)
     blocks = _Builder(layout, _Vocabulary.of(stream)).build(stream)
     title = meta_title or next((b.text for b in blocks if b.kind == "heading"), None)
-    return BlockDocument(
-        doc_id=path.stem,
-        path=str(path),
-        format="pdf",
-        blocks=blocks,
-        metadata={"title": title} if title else {},
-        warnings=warnings,
-        pages=len(pages),
+    return BlockDocument.of_file(
+        path, "pdf", blocks, title=title, warnings=warnings, pages=len(pages)
     )
 
 

@@ -115,11 +115,10 @@ def load_txt(path: Path, data: bytes) -> BlockDocument:
     if pages == 1:  # no page markers: "page 1" of a text file is no page a citation can show
         blocks = [replace(b, page=None) for b in blocks]
     warnings = [f"removed {removed} page header/footer lines"] if removed else []
-    return BlockDocument(
-        doc_id=path.stem,
-        path=str(path),
-        format="txt",
-        blocks=blocks,
+    return BlockDocument.of_file(
+        path,
+        "txt",
+        blocks,
         metadata=metadata,
         warnings=warnings,
         pages=pages if pages > 1 else None,

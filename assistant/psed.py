@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -244,7 +243,7 @@ class PsedMatrix:
         for r in self.rows:
             if r.addressed:
                 first = r.passages[0]
-                quote = _shorten(first.quote, quote_chars)
+                quote = shorten(first.quote, quote_chars)
                 cells = [
                     "✓",
                     str(r.count),
@@ -271,7 +270,8 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def _shorten(text: str, limit: int) -> str:
+def shorten(text: str, limit: int) -> str:
+    """`text` on one line, cut at a word to at most `limit` characters (a table cell)."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
@@ -350,64 +350,10 @@ def psed_matrix(
         timings["retrieve"] += _ms(t0)
         rank = {h.chunk.chunk_id: h.rank for h in hits.hits}
         t0 = time.perf_counter()
-        found: list[tuple[Chunk, str, str, str]] = []  # chunk, via, quote, phrase
-        for chunk in index.chunks:
-            if find_terms(spec, chunk.text):
-                quote, phrase = _quote(spec, chunk)
-                if quote:
-                    found.append((chunk, "text", quote, phrase))
-            elif chunk.chunk_id in rank and _section_matches(spec, chunk.section):
-                # in the section named after the aim and retrieved for it: listed only when
-                # the citation verifier finds the aim's words in one of its sentences
-                sup = verifier.supports(spec.label, chunk)
-                if verifier.is_supported(sup):
-                    found.append(
-                        (chunk, "section", _window(chunk.text, sup.start, sup.end, ""), "")
-                    )
-        # passages using the row's words first, those stating (in)direct relevance before
-        # the others, then in retrieval order (unretrieved ones last, in document order)
-        found.sort(
-            key=lambda f: (
-                f[1] != "text",
-                relevance(spec, f[0].text) == "",
-                rank.get(f[0].chunk_id, 10**6),
-            )
-        )
-        passages: list[PsedPassage] = []
-        for chunk, via, quote, phrase in found:
-            if not quote_in_chunk(quote, chunk.text):
-                continue  # never show a quote that is not verbatim in its passage
-            n = numbers.setdefault(chunk.chunk_id, len(numbers) + 1)
-            passages.append(
-                PsedPassage(
-                    n=n,
-                    doc_id=chunk.doc_id,
-                    title=chunk.title,
-                    section=chunk.section,
-                    page=chunk.page,
-                    chunk_id=chunk.chunk_id,
-                    quote=quote,
-                    matched=phrase,
-                    via=via,
-                    relevance=relevance(spec, chunk.text),
-                    retrieved_rank=rank.get(chunk.chunk_id),
-                )
-            )
+        found = _scan(spec, index.chunks, rank, verifier)
+        passages = _passages(spec, found, rank, numbers)
         timings["scan"] += _ms(t0)
-        kinds = {p.relevance for p in passages if p.relevance}
-        out.append(
-            PsedRow(
-                id=spec.id,
-                label=spec.label,
-                kind=spec.kind,
-                status=ADDRESSED if passages else NOT_FOUND,
-                count=len(passages),
-                relevance="direct" if "direct" in kinds else ("indirect" if kinds else ""),
-                doc_ids=list(dict.fromkeys(p.doc_id for p in passages)),
-                sections=list(dict.fromkeys(p.section for p in passages if p.section)),
-                passages=passages[:MAX_PASSAGES],
-            )
-        )
+        out.append(_row(spec, passages))
     timings["total"] = _ms(started)
     return PsedMatrix(
         rows=out,
@@ -417,62 +363,83 @@ def psed_matrix(
     )
 
 
+_Found = tuple["Chunk", str, str, str]  # chunk, via, quote, phrase
+
+
+def _scan(
+    spec: RowSpec, chunks: list[Chunk], rank: dict[str, int], verifier: Verifier
+) -> list[_Found]:
+    """Every chunk that addresses the row, sorted for listing.
+
+    Every chunk is scanned, not only the retrieved ones, so the row's count is exact.
+    """
+    found: list[_Found] = []
+    for chunk in chunks:
+        if find_terms(spec, chunk.text):
+            quote, phrase = _quote(spec, chunk)
+            if quote:
+                found.append((chunk, "text", quote, phrase))
+        elif chunk.chunk_id in rank and _section_matches(spec, chunk.section):
+            # in the section named after the aim and retrieved for it: listed only when
+            # the citation verifier finds the aim's words in one of its sentences
+            sup = verifier.supports(spec.label, chunk)
+            if verifier.is_supported(sup):
+                found.append((chunk, "section", _window(chunk.text, sup.start, sup.end, ""), ""))
+    # passages using the row's words first, those stating (in)direct relevance before
+    # the others, then in retrieval order (unretrieved ones last, in document order)
+    found.sort(
+        key=lambda f: (
+            f[1] != "text",
+            relevance(spec, f[0].text) == "",
+            rank.get(f[0].chunk_id, 10**6),
+        )
+    )
+    return found
+
+
+def _passages(
+    spec: RowSpec, found: list[_Found], rank: dict[str, int], numbers: dict[str, int]
+) -> list[PsedPassage]:
+    """The found passages with verbatim quotes, numbered: `numbers` is shared by all rows, so
+    a passage cited by two rows has one number in the matrix."""
+    passages: list[PsedPassage] = []
+    for chunk, via, quote, phrase in found:
+        if not quote_in_chunk(quote, chunk.text):
+            continue  # never show a quote that is not verbatim in its passage
+        n = numbers.setdefault(chunk.chunk_id, len(numbers) + 1)
+        passages.append(
+            PsedPassage(
+                n=n,
+                doc_id=chunk.doc_id,
+                title=chunk.title,
+                section=chunk.section,
+                page=chunk.page,
+                chunk_id=chunk.chunk_id,
+                quote=quote,
+                matched=phrase,
+                via=via,
+                relevance=relevance(spec, chunk.text),
+                retrieved_rank=rank.get(chunk.chunk_id),
+            )
+        )
+    return passages
+
+
+def _row(spec: RowSpec, passages: list[PsedPassage]) -> PsedRow:
+    """The row's summary: counted over all its passages, listing the first `MAX_PASSAGES`."""
+    kinds = {p.relevance for p in passages if p.relevance}
+    return PsedRow(
+        id=spec.id,
+        label=spec.label,
+        kind=spec.kind,
+        status=ADDRESSED if passages else NOT_FOUND,
+        count=len(passages),
+        relevance="direct" if "direct" in kinds else ("indirect" if kinds else ""),
+        doc_ids=list(dict.fromkeys(p.doc_id for p in passages)),
+        sections=list(dict.fromkeys(p.section for p in passages if p.section)),
+        passages=passages[:MAX_PASSAGES],
+    )
+
+
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000
-
-
-# ----------------------------------------------------------------------------- CLI
-def psed_command(
-    as_json: bool, csv_out: Path | None, md_out: Path | None, settings: Settings
-) -> int:
-    """`assistant psed [--json] [--csv FILE] [--md FILE]`; returns the exit code.
-
-    0: built (rows may be "no passage found"); 1: no index, or an export could not be written.
-    """
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    from assistant.index import IndexProblem
-
-    err = Console(stderr=True)
-    out = Console(highlight=False, soft_wrap=True)
-    try:
-        matrix = psed_matrix(settings)
-    except IndexProblem as exc:
-        err.print(f"[red]Error:[/] {escape(str(exc))}")
-        return 1
-    for path, body in ((csv_out, matrix.to_csv), (md_out, matrix.to_markdown)):
-        if path is None:
-            continue
-        try:
-            Path(path).write_text(body(), encoding="utf-8")
-        except OSError as exc:
-            err.print(f"[red]Error:[/] cannot write {escape(str(path))}: {escape(str(exc))}")
-            return 1
-        err.print(f"Wrote {escape(str(path))}")
-    if as_json:
-        print(json.dumps(matrix.to_dict(), indent=1, ensure_ascii=False))  # never via rich
-        return 0
-    table = Table(title="PSED obligations in the indexed documents")
-    for name, justify in (
-        ("Obligation", "left"),
-        ("Kind", "left"),
-        ("Addressed", "left"),
-        ("Passages", "right"),
-        ("Relevance", "left"),
-        ("First passage", "left"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for r in matrix.rows:
-        if r.addressed:
-            first = r.passages[0]
-            where = f"{first.title} § {first.section}"
-            cell = f"“{escape(_shorten(first.quote, 140))}” [dim][{first.n}] {escape(where)}[/]"
-            mark = "[green]✓[/]"
-        else:
-            cell, mark = "–", "[red]✗ no passage found[/]"
-        table.add_row(escape(r.label), r.kind, mark, str(r.count), r.relevance, cell)
-    out.print(table)
-    err.print(f"[dim]{matrix.timings_ms.get('total', 0):.0f} ms · index {matrix.generation}[/]")
-    return 0

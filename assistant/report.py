@@ -449,19 +449,31 @@ def _question_ok(q: dict[str, Any]) -> bool | None:
 
 
 def _question_html(q: dict[str, Any]) -> str:
-    ok = _question_ok(q)
-    mark = '<span class="ok">✓</span>' if ok else '<span class="bad">✗</span>'
+    """One question as a collapsed <details>: the summary line says pass or fail at a glance,
+    the body holds what explains it (answer, facts, citations, sentences, retrieval)."""
+    body = _question_notes(q) + _question_facts(q) + _question_tables(q)
+    return f"<details>{_question_summary(q)}{''.join(body)}</details>"
+
+
+def _question_summary(q: dict[str, Any]) -> str:
+    """The <summary> line: ✓/✗, set/id, format, the question and its flags."""
+    mark = '<span class="ok">✓</span>' if _question_ok(q) else '<span class="bad">✗</span>'
     flags = []
     if q.get("refused"):
         flags.append("refused")
     if not q.get("answerable"):
         flags.append("unanswerable")
     flag_text = f' <span class="muted">({_e(", ".join(flags))})</span>' if flags else ""
-    head = (
+    return (
         f"<summary>{mark} <code>{_e(q.get('set'))}/{_e(q.get('id'))}</code> "
         + (f"[{_e(q['format'])}] " if q.get("format") else "")
         + f"{_e(q.get('question'))}{flag_text}</summary>"
     )
+
+
+def _question_notes(q: dict[str, Any]) -> list[str]:
+    """What the run said about the question: figures, history, failure cause, the query used,
+    an error, and the answer as shown."""
     body = [
         f'<p class="muted">Category {_e(q.get("category"))} · latency '
         f"{_e(fmt('latency_ms_p50', q.get('latency_ms')))} ms · relevant ranks "
@@ -486,16 +498,27 @@ def _question_html(q: dict[str, Any]) -> str:
         body.append(f'<div class="answer">{_e(q.get("answer"))}</div>')
         if q.get("refusal_reason"):
             body.append(f'<p class="muted">Refusal reason: {_e(q["refusal_reason"])}</p>')
-    if q.get("facts"):
-        missed = {json.dumps(f) for f in q.get("facts_missed") or []}
-        bad, good = '<span class="bad">✗</span>', '<span class="ok">✓</span>'
-        items = "".join(
-            f"<li>{bad if json.dumps(f) in missed else good} {_e(_fact_text(f))}</li>"
-            for f in q["facts"]
-        )
-        body.append(
-            f"<p>Facts (recall {_e(fmt('fact_recall', q.get('fact_recall')))}):</p><ul>{items}</ul>"
-        )
+    return body
+
+
+def _question_facts(q: dict[str, Any]) -> list[str]:
+    """The expected facts, each marked found (✓) or missed (✗) in the answer."""
+    if not q.get("facts"):
+        return []
+    missed = {json.dumps(f) for f in q.get("facts_missed") or []}
+    bad, good = '<span class="bad">✗</span>', '<span class="ok">✓</span>'
+    items = "".join(
+        f"<li>{bad if json.dumps(f) in missed else good} {_e(_fact_text(f))}</li>"
+        for f in q["facts"]
+    )
+    return [
+        f"<p>Facts (recall {_e(fmt('fact_recall', q.get('fact_recall')))}):</p><ul>{items}</ul>"
+    ]
+
+
+def _question_tables(q: dict[str, Any]) -> list[str]:
+    """The citations, the answer's sentences and the retrieved passages, as tables."""
+    body: list[str] = []
     if q.get("citations"):
         rows = [
             [
@@ -539,7 +562,7 @@ def _question_html(q: dict[str, Any]) -> str:
             "<p>Retrieved:</p>"
             + _html_table(["Rank", "Document", "Chunk", "Relevant"], rows, numeric_from=99)
         )
-    return f"<details>{head}{''.join(body)}</details>"
+    return body
 
 
 # ----------------------------------------------------------------------------- chart

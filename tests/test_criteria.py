@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from conftest import EDI_ID, copy_seeds, make_settings
 
+from assistant.cli_criteria import criteria_command
 from assistant.criteria import (
     CriteriaResult,
-    criteria_command,
     extract_candidates,
     find_criteria,
     find_quotes,

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from conftest import EDI_ID, copy_seeds, make_settings
 
+from assistant.cli_psed import psed_command
 from assistant.index import Index, build_index
 from assistant.psed import (
     ADDRESSED,
@@ -21,7 +22,6 @@ from assistant.psed import (
     RowSpec,
     find_terms,
     load_rows,
-    psed_command,
     psed_matrix,
     relevance,
 )
