@@ -36,7 +36,7 @@ def test_bench_reports_every_figure(tmp_path: Path, seed_corpus: Path, repo_root
     ):
         assert isinstance(row[key], float) and row[key] > 0, (key, row.get(key))
     assert row["startup_ok"] is True
-    assert report["chunk_vectors"] == "sentences"
+    assert report["chunk_vectors"] == "encode"
 
 
 def test_cold_ask_times_ours_against_a_peer_command(

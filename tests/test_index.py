@@ -428,7 +428,7 @@ def test_check_on_missing_index(hash_settings: Settings) -> None:
 @pytest.mark.slow
 def test_minilm_index_over_the_seeds(minilm_index: Settings) -> None:
     manifest = read_manifest(minilm_index)
-    assert manifest["embedder"] == "minilm:all-MiniLM-L6-v2+sentence-mean"
+    assert manifest["embedder"] == "minilm:all-MiniLM-L6-v2"
     docs = manifest["documents"]
     assert sorted(docs) == [EDI_ID, NEWS_ID]
     assert all(len(doc["chunks"]) > 0 for doc in docs.values())

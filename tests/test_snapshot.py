@@ -250,7 +250,7 @@ def test_derived_chunk_vectors_are_the_weighted_mean_of_their_parts(
 
 def test_changing_the_recipe_re_embeds_everything(hash_settings: Settings) -> None:
     build_index(hash_settings)
-    encoded = hash_settings.with_overrides(chunk_vectors="encode")
+    encoded = hash_settings.with_overrides(chunk_vectors="sentences")
     report = build_index(encoded)
     assert report.chunks_embedded == report.chunks_total > 0
     assert build_index(encoded).changed is False
