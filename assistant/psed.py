@@ -32,7 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from assistant.documents import cited_fields
 from assistant.text import normalise, sentence_spans
+from assistant.timing import ms_since as _ms
 from assistant.verify import Verifier, quote_in_chunk, windows
 
 if TYPE_CHECKING:
@@ -381,11 +383,7 @@ def psed_matrix(
             passages.append(
                 PsedPassage(
                     n=n,
-                    doc_id=chunk.doc_id,
-                    title=chunk.title,
-                    section=chunk.section,
-                    page=chunk.page,
-                    chunk_id=chunk.chunk_id,
+                    **cited_fields(chunk),
                     quote=quote,
                     matched=phrase,
                     via=via,
@@ -415,10 +413,6 @@ def psed_matrix(
         documents=sorted(index.documents),
         timings_ms={k: round(v, 1) for k, v in timings.items()},
     )
-
-
-def _ms(t0: float) -> float:
-    return (time.perf_counter() - t0) * 1000
 
 
 # ----------------------------------------------------------------------------- CLI

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-GENERATORS = ("extractive", "local", "openai", "ollama")
-RETRIEVERS = ("hybrid", "dense", "bm25")
+from assistant import generators, retrievers
 
 
 class SettingsError(ValueError):
@@ -216,14 +215,13 @@ class Settings:
         return replace(self, **clean).validated()
 
     def validated(self) -> Settings:
-        if self.generator not in GENERATORS:
-            raise SettingsError(
-                f"generator must be one of {', '.join(GENERATORS)}, not {self.generator!r}"
-            )
-        if self.retriever not in RETRIEVERS + ("naive",):
-            raise SettingsError(
-                f"retriever must be one of {', '.join(RETRIEVERS)}, not {self.retriever!r}"
-            )
+        # the registries are the only lists of these names
+        for kind, registry in (("generator", generators), ("retriever", retrievers)):
+            value = getattr(self, kind)
+            if value not in registry.names():
+                raise SettingsError(
+                    f"{kind} must be one of {', '.join(registry.names())}, not {value!r}"
+                )
         if self.embed_backend not in ("onnx", "torch"):
             raise SettingsError(
                 f"embed_backend must be 'onnx' or 'torch', not {self.embed_backend!r}"

@@ -18,7 +18,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.settings import GENERATORS, Settings
+from assistant import generators
+from assistant.settings import Settings
 from ui.security import is_loopback
 
 if TYPE_CHECKING:
@@ -44,12 +45,6 @@ EXAMPLES: dict[str, list[str]] = {
     "Equality, diversity & inclusion": [
         "Which protected characteristics are relevant to children and parents?",
     ],
-}
-GENERATOR_LABELS = {
-    "extractive": "extractive (fast)",
-    "local": "local LLM",
-    "openai": "OpenAI-compatible",
-    "ollama": "Ollama",
 }
 _OFFLINE_ENV = {
     "GRADIO_ANALYTICS_ENABLED": "False",
@@ -449,7 +444,8 @@ def create_app(
     # ------------------------------------------------------------------ layout
     docs = service.documents()
     doc_choices = fmt.document_choices(docs)
-    generator_choices = [(GENERATOR_LABELS.get(g, g), g) for g in GENERATORS]
+    # each registered generator's `label` (assistant.generators), in registration order
+    generator_choices = [(label, name) for name, label in generators.labels().items()]
 
     with AssistantBlocks(title="Inspection Assistant", analytics_enabled=False) as demo:
         messages_state = gr.State([])
