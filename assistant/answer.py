@@ -300,7 +300,8 @@ class Assistant:
         with clock.stage("rewrite"):
             query, method = rewrite_without_llm(question, turns), "rule"
             better = writer.rewrite(question, turns)
-            query, method = (better, "llm") if better else (query, method)
+            if better:
+                query, method = better, "llm"
         if explain is not None:
             explain.record_rewrite(question, query, True, method)
         return query

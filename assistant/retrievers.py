@@ -16,6 +16,7 @@ Ranked lists are merged by a fusion strategy from `FUSIONS`.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from assistant.timing import ms_since
 
 if TYPE_CHECKING:
     from assistant.index import Index
+    from assistant.naive import NaiveRAG
     from assistant.retrieve import Retriever
 
 
@@ -194,11 +196,13 @@ class NaiveRetriever(BaseRetriever):
 
     def __init__(self, source: Retriever):
         super().__init__(source)
-        self._rag = None
+        self._rag: NaiveRAG | None = None
+        self._lock = threading.Lock()
 
     def search(self, query: str, k: int, filters: Filters) -> SearchResult:
         from assistant.naive import NaiveRAG
 
-        if self._rag is None:
-            self._rag = NaiveRAG(self.source.settings)
+        with self._lock:  # splitting the corpus once, whoever asks first
+            if self._rag is None:
+                self._rag = NaiveRAG(self.source.settings)
         return self._rag.search(query, k, filters)
