@@ -1,14 +1,15 @@
 """The answer pipeline shared by the CLI, the UI and the evaluation runner.
 
-question (+ history) -> rewrite follow-up -> hybrid retrieve -> refuse if the evidence is weak
--> generate (extractive or LLM) -> verify every sentence against its cited passage
--> refuse if nothing survives -> answer with numbered citations, timings and a trace line.
+question (+ history) -> rewrite follow-up -> retrieve -> refuse if the evidence is weak
+-> generate (any registered generator, `assistant.generators`) -> verify every sentence
+against its cited passage (falling back to the generator's `falls_back_to` when nothing
+survives) -> refuse if nothing survives -> answer with numbered citations, timings and a trace
+line.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 import unicodedata
@@ -16,27 +17,31 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from assistant import generators
 from assistant.chat import Turn, looks_like_followup, parse_history, rewrite_without_llm
-from assistant.documents import Chunk, Hit
+from assistant.documents import Chunk, Citation, Hit, cited_fields, layout_answer
 from assistant.explain import Explanation
-from assistant.extractive import (
-    AnswerModel,
-    Decisions,
-    Unit,
-    compose,
-    load_answer_model,
-    rerank,
-    score_units,
-    select_units,
-    source_blocks,
-)
-from assistant.prompts import format_sources, load_prompt, render
+from assistant.extractive import AnswerModel, Unit, load_answer_model, rerank, score_units
+from assistant.generators import Generator, Request, passages
 from assistant.question import Analysis, analyse, spellings
 from assistant.refusal import RefusalModel, refusal_features
+from assistant.registry import UnknownName
 from assistant.retrieve import Retriever, SearchResult
-from assistant.settings import GENERATORS, Settings
+from assistant.settings import Settings
 from assistant.text import concept_coverage, passage_terms
+from assistant.timing import Stopwatch
 from assistant.verify import CheckedSentence, Verifier
+
+__all__ = [
+    "REFUSAL",
+    "Answer",
+    "Assistant",
+    "Citation",  # defined in assistant.documents; imported from here by the UI and tests
+    "QuestionError",
+    "Sentence",
+    "clean_question",
+    "render_answer",
+]
 
 REFUSAL = "The indexed documents do not cover this question."
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u202e\u202d"), None)
@@ -44,21 +49,6 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u202e\
 
 class QuestionError(ValueError):
     """The question cannot be answered as given (empty, not text); the message says why."""
-
-
-@dataclass
-class Citation:
-    """A numbered source shown with the answer; `quote` is verbatim from the chunk."""
-
-    n: int
-    doc_id: str
-    title: str
-    section: str
-    page: int | None
-    chunk_id: str
-    quote: str
-    score: float
-    text: str = ""
 
 
 @dataclass
@@ -161,79 +151,47 @@ class Assistant:
         `explain`, when given, is filled with why the answer came out as it did; it never
         changes the answer.
         """
-        started = time.perf_counter()
-        settings = self.settings
-        name = generator or settings.generator
-        if name not in GENERATORS:
-            raise QuestionError(f"unknown generator {name!r}; choose {', '.join(GENERATORS)}")
-        text, notice = clean_question(question, settings.max_question_chars)
-        turns = parse_history(history)
-        timings: dict[str, float] = {}
-        query = self._rewrite(text, turns, name, timings, explain)
-        t0 = time.perf_counter()
-        result = self.retriever.search(
-            query, k=k or settings.k, retriever=retriever, doc_ids=doc_ids, doc_types=doc_types
-        )
-        timings["retrieve"] = _ms(t0)
+        clock = Stopwatch()
+        writer = self._generator(generator or self.settings.generator)
+        text, notice = clean_question(question, self.settings.max_question_chars)
+        query = self._rewrite(text, parse_history(history), writer, clock, explain)
+        k = k or self.settings.k
+        with clock.stage("retrieve"):
+            result = self.retriever.search(
+                query, k=k, retriever=retriever, doc_ids=doc_ids, doc_types=doc_types
+            )
         if explain is not None:
-            explain.record_retrieval(result, k or settings.k)
-        hits = result.hits
+            explain.record_retrieval(result, k)
         analysis = self.analyse(query, text if query != text else "")
-        t0 = time.perf_counter()
-        units = self._units(analysis, hits)
-        timings["units"] = _ms(t0)
+        with clock.stage("units"):
+            units = self._units(analysis, result.hits)
         weak = self.weak_evidence(analysis, result, units, explain)
-        t0 = time.perf_counter()
-        draft = ""
-        fallback = ""
-        if not weak:
-            # the passage holding the best unit is cited first, by every generator
-            hits, units = rerank(hits, units, self.model.rerank)
-            if explain is not None:
-                explain.record_rerank(hits)
-        if not weak and name == "extractive":
-            draft, shortened = self._extractive(analysis, units, explain=explain)
-            notice = " ".join(part for part in (notice, shortened) if part)
-            for sentence in re.split(r"(?<=\])\s+", draft):
-                yield sentence + " "
-        sources = {n: hit.chunk for n, hit in enumerate(hits, 1)}
-        if not weak and name != "extractive":
-            # small local models handle a few passages far better than many, and whole blocks
-            # (not passages cut at a character count) are what a claim is checked against
-            sources = source_blocks(
-                hits, units, self.settings.llm_sources, self.settings.llm_source_chars
-            )
-            chunks: list[str] = []
-            for delta in self._llm_stream(name, text, query, sources):
-                chunks.append(delta)
-                yield delta
-            draft = "".join(chunks)
-        timings["generate"] = _ms(t0)
-        t0 = time.perf_counter()
-        # no draft, nothing to verify: don't load the embedder for it (bm25 mode never did)
-        verifier = self._verifier(with_encoder=bool(draft))
-        checked = verifier.check(draft, sources) if draft else []
+        pieces: list[str] = []
+        with clock.stage("generate"):
+            request = self._request(text, query, analysis, result.hits, units, weak, explain)
+            sources = passages(request.hits) if weak else writer.sources(request)
+            for piece in () if weak else writer.stream(request, sources):
+                pieces.append(piece)
+                yield piece
         given = list(sources)
-        if not weak and name != "extractive" and not any(c.supported for c in checked):
-            # the model's answer failed verification: show the verified extractive answer
-            fallback = name
-            if explain is not None:
-                explain.record_fallback(name, checked, sources, verifier)
-            draft, shortened = self._extractive(analysis, units, explain=explain)
-            sources = {n: hit.chunk for n, hit in enumerate(hits, 1)}
+        with clock.stage("verify"):
+            draft = "".join(pieces)
+            # no draft, nothing to verify: don't load the embedder for it (bm25 never did)
+            verifier = self._verifier(with_encoder=bool(draft))
             checked = verifier.check(draft, sources) if draft else []
-            notice = " ".join(
-                part
-                for part in (notice, _fallback_notice(name) if draft else "", shortened)
-                if part
-            )
-        timings["verify"] = _ms(t0)
-        answer = self._assemble(text, name, query, notice, hits, sources, checked, weak)
-        answer.fallback = fallback
-        timings["total"] = _ms(started)
-        answer.timings_ms = {key: round(value, 1) for key, value in timings.items()}
+            fallback: Generator | None = None
+            if not weak and writer.falls_back_to and not any(c.supported for c in checked):
+                fallback, sources, checked = self._fall_back(
+                    writer, request, checked, sources, verifier
+                )
+        notes = [notice, *writer.notes, *(fallback.notes if fallback else [])]
+        answer = self._assemble(
+            request, writer.name, " ".join(n for n in notes if n), sources, checked, weak
+        )
+        answer.fallback = writer.name if fallback else ""
+        answer.timings_ms = clock.rounded()
         if explain is not None:
-            explain.record_generation(name, [] if weak else given, ran=not weak)
+            explain.record_generation(writer.name, [] if weak else given, ran=not weak)
             explain.record_verification(checked, sources, verifier)
             shown = [sentence.citations for sentence in answer.sentences]
             explain.record_outcome(answer.refused, answer.refusal_reason, weak, shown)
@@ -262,7 +220,7 @@ class Assistant:
                 no_hits = [("no_passages", "no passage matched", True, "no passage matched")]
                 explain.record_evidence([], set(), {"passages": 0}, no_hits)
             return "no passage matched"
-        dense = result.max_dense if result.retriever != "bm25" else 1.0
+        dense = result.max_dense if result.measures_similarity else 1.0
         signals = refusal_features(analysis, result.hits, dense, units)
         p = self.refusal.probability(signals)
         top_terms: set[str] = set()
@@ -309,7 +267,7 @@ class Assistant:
             shown |= {
                 "p_answerable": round(p, 4),
                 "answer_type": analysis.answer_type,
-                "dense_used": result.retriever != "bm25",
+                "dense_used": result.measures_similarity,
                 "passages_checked": [h.chunk.chunk_id for h in result.hits[:3]],
             }
             shown["key_word_coverage"] = round(plain, 4)
@@ -317,41 +275,36 @@ class Assistant:
         return next((message for _name, _test, fired, message in rules if fired), "")
 
     # -------------------------------------------------------------- steps
+    def _generator(self, name: str) -> Generator:
+        """A fresh instance of the registered generator `name` (QuestionError if none is)."""
+        try:
+            kind = generators.get(name)
+        except UnknownName as exc:
+            raise QuestionError(str(exc)) from exc
+        return kind(self.settings, self.model)
+
     def _rewrite(
         self,
         question: str,
         turns: list[Turn],
-        name: str,
-        timings: dict,
+        writer: Generator,
+        clock: Stopwatch,
         explain: Explanation | None = None,
     ) -> str:
+        """A follow-up made standalone: the generator's rewrite (a model's) when it gives
+        one, else the rule-based one; any other question as it is."""
         if not turns or not looks_like_followup(question):
             if explain is not None:
                 explain.record_rewrite(question, question, False, "none")
             return question
-        t0 = time.perf_counter()
-        query = rewrite_without_llm(question, turns)
-        method = "rule"
-        if name != "extractive":
-            llm_query = self._llm_rewrite(name, question, turns)
-            query, method = (llm_query, "llm") if llm_query else (query, method)
-        timings["rewrite"] = _ms(t0)
+        with clock.stage("rewrite"):
+            query, method = rewrite_without_llm(question, turns), "rule"
+            better = writer.rewrite(question, turns)
+            if better:
+                query, method = better, "llm"
         if explain is not None:
             explain.record_rewrite(question, query, True, method)
         return query
-
-    def _llm_rewrite(self, name: str, question: str, turns: list[Turn]) -> str:
-        from assistant.llm import chat_model, stream_chat
-
-        history = "\n".join(f"{t.role}: {' '.join(t.content.split())[:500]}" for t in turns[-4:])
-        prompt = render(load_prompt(self._prompts, "rewrite"), history=history, question=question)
-        model = chat_model(self.settings, name)
-        out = "".join(stream_chat(model, "You rewrite questions.", prompt, self.settings, name))
-        out = " ".join(out.strip().splitlines()[:1]).strip().strip('"')
-        # a small model may answer instead of rewriting: keep only plausible rewrites
-        if not out or len(out) > 300 or len(out) < len(question) // 2:
-            return ""
-        return out
 
     def _units(self, analysis: Analysis, hits: list[Hit]) -> list[Unit]:
         """The hits' candidate units scored by the fitted model (refusal reads them too)."""
@@ -360,41 +313,42 @@ class Assistant:
             return []
         return score_units(analysis, hits, retriever.index, retriever.embedder, self.model)
 
-    def _extractive(
-        self, analysis: Analysis, units: list[Unit], explain: Explanation | None = None
-    ) -> tuple[str, str]:
-        """The extractive draft over the (reranked) passages' units, and a note naming any
-        list shown only in part."""
-        decisions = Decisions() if explain is not None else None
-        shortened: list[tuple[int, int, int]] = []
-        limit = self.settings.extractive.max_sentences
-        chosen = select_units(analysis, units, self.model, limit, decisions, shortened)
-        if explain is not None and decisions is not None:
-            explain.record_units(units, chosen, decisions)
-        notes = [
-            f"A list in the answer has {total} items; the first {shown} are shown (the cited "
-            "passage has the rest)."
-            for _n, shown, total in shortened
-        ]
-        return compose(chosen), " ".join(notes)
+    def _request(
+        self,
+        question: str,
+        query: str,
+        analysis: Analysis,
+        hits: list[Hit],
+        units: list[Unit],
+        weak: str,
+        explain: Explanation | None,
+    ) -> Request:
+        """What the generator is given; unless the evidence is weak the passage holding the
+        best unit comes first, so every generator cites it as [1]."""
+        if not weak:
+            hits, units = rerank(hits, units, self.model.rerank)
+            if explain is not None:
+                explain.record_rerank(hits)
+        return Request(question, query, analysis, hits, units, explain)
 
-    def _llm_stream(
-        self, name: str, question: str, query: str, sources: dict[int, Chunk]
-    ) -> Iterator[str]:
-        from assistant.llm import chat_model, stream_chat
-
-        system = load_prompt(self._prompts, "system")
-        asked = question if query == question else f"{question} (in context: {query})"
-        user = render(
-            load_prompt(self._prompts, "answer"),
-            sources=format_sources(sources, self.settings.llm_source_chars),
-            question=asked,
-        )
-        yield from stream_chat(chat_model(self.settings, name), system, user, self.settings, name)
-
-    @property
-    def _prompts(self):  # type: ignore[no-untyped-def]
-        return self.settings.path(self.settings.prompts_dir)
+    def _fall_back(
+        self,
+        writer: Generator,
+        request: Request,
+        checked: list[CheckedSentence],
+        sources: dict[int, Chunk],
+        verifier: Verifier,
+    ) -> tuple[Generator, dict[int, Chunk], list[CheckedSentence]]:
+        """Nothing of `writer`'s draft was verified: the answer of its `falls_back_to`
+        generator instead (not streamed), as (that generator, its passages, its check)."""
+        if request.explain is not None:
+            request.explain.record_fallback(writer.name, checked, sources, verifier)
+        fallback = self._generator(writer.falls_back_to)
+        sources = fallback.sources(request)
+        draft = "".join(fallback.stream(request, sources))
+        if draft:
+            fallback.notes.insert(0, _fallback_notice(writer.name, fallback.name))
+        return fallback, sources, verifier.check(draft, sources) if draft else []
 
     def _verifier(self, with_encoder: bool = True) -> Verifier:
         encode = self.retriever.embedder.encode if with_encoder else None
@@ -406,100 +360,50 @@ class Assistant:
 
     def _assemble(
         self,
-        question: str,
+        request: Request,
         name: str,
-        query: str,
         notice: str,
-        hits: list[Hit],
         sources: dict[int, Chunk],
         checked: list[CheckedSentence],
         weak: str,
     ) -> Answer:
-        numbers: dict[int, int] = {}
-        citations: list[Citation] = []
-        sentences: list[Sentence] = []
-        hit_by_n = dict(enumerate(hits, 1))
-        for cs in checked:
-            shown: list[int] = []
-            if cs.supported:
-                for n in cs.cited:
-                    if n not in numbers:
-                        numbers[n] = len(numbers) + 1
-                        hit = hit_by_n[n]
-                        checked_text = sources[n].text  # what the claim was checked against
-                        sup = cs.support[n]
-                        citations.append(
-                            Citation(
-                                n=numbers[n],
-                                doc_id=hit.chunk.doc_id,
-                                title=hit.chunk.title,
-                                section=hit.chunk.section,
-                                page=hit.chunk.page,
-                                chunk_id=hit.chunk.chunk_id,
-                                quote=" ".join(checked_text[sup.start : sup.end].split()),
-                                score=round(float(hit.dense_score or hit.score), 4),
-                                text=checked_text,
-                            )
-                        )
-                    shown.append(numbers[n])
-            is_item = cs.text != "" and cs.is_item
-            sentences.append(Sentence(cs.text, shown, cs.supported, is_item, cs.reason))
+        """The answer object: the verified sentences with their citations renumbered in order
+        of use, or the refusal with the closest passages and the reason."""
+        hits = request.hits
+        sentences, citations = _cite(checked, hits, sources)
         supported = [s for s in sentences if s.supported]
-        closest = [
-            {
-                "doc_id": h.chunk.doc_id,
-                "title": h.chunk.title,
-                "section": h.chunk.section,
-                "page": h.chunk.page,
-                "chunk_id": h.chunk.chunk_id,
-                "text": h.chunk.text[:400],
-                "score": round(float(h.dense_score or h.score), 4),
-            }
-            for h in hits[:3]
-        ]
-        retrieved = [
-            {
-                "chunk_id": h.chunk.chunk_id,
-                "doc_id": h.chunk.doc_id,
-                "rank": h.rank,
-                "score": round(h.score, 5),
-            }
-            for h in hits
-        ]
+        common: dict[str, Any] = {
+            "question": request.question,
+            "sentences": sentences,
+            "generator": name,
+            "timings_ms": {},
+            "rewritten_query": request.query,
+            "notice": notice,
+            "retrieved": [h.to_dict(full=False) for h in hits],
+        }
         if weak or not supported:
             reason = weak or (
                 "no sentence of the draft answer was supported by the passages"
                 if checked
                 else "nothing relevant found in the passages"
             )
+            closest = [
+                {
+                    **cited_fields(h.chunk),
+                    "text": h.chunk.text[:400],
+                    "score": round(float(h.dense_score or h.score), 4),
+                }
+                for h in hits[:3]
+            ]
             return Answer(
-                question,
-                REFUSAL,
-                True,
-                sentences,
-                [],
-                name,
-                {},
-                query,
-                notice,
-                closest,
-                reason,
-                retrieved,
+                answer=REFUSAL,
+                refused=True,
+                citations=[],
+                closest=closest,
+                refusal_reason=reason,
+                **common,
             )
-        return Answer(
-            question,
-            render_answer(supported),
-            False,
-            sentences,
-            citations,
-            name,
-            {},
-            query,
-            notice,
-            [],
-            "",
-            retrieved,
-        )
+        return Answer(answer=render_answer(supported), refused=False, citations=citations, **common)
 
     def _trace(self, answer: Answer, result: SearchResult) -> None:
         if not self.settings.trace:
@@ -522,25 +426,42 @@ class Assistant:
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def _fallback_notice(name: str) -> str:
+def _cite(
+    checked: list[CheckedSentence], hits: list[Hit], sources: dict[int, Chunk]
+) -> tuple[list[Sentence], list[Citation]]:
+    """The answer's sentences, and a citation for each passage a supported sentence cites,
+    numbered from 1 in order of first use; its quote is the span that supports the claim."""
+    numbers: dict[int, int] = {}
+    citations: list[Citation] = []
+    sentences: list[Sentence] = []
+    hit_by_n = dict(enumerate(hits, 1))
+    for cs in checked:
+        shown: list[int] = []
+        for n in cs.cited if cs.supported else []:
+            if n not in numbers:
+                numbers[n] = len(numbers) + 1
+                hit, checked_text = hit_by_n[n], sources[n].text  # what the claim was checked on
+                sup = cs.support[n]
+                quote = " ".join(checked_text[sup.start : sup.end].split())
+                score = round(float(hit.dense_score or hit.score), 4)
+                citations.append(
+                    Citation.from_chunk(numbers[n], hit.chunk, quote, score, text=checked_text)
+                )
+            shown.append(numbers[n])
+        is_item = cs.text != "" and cs.is_item
+        sentences.append(Sentence(cs.text, shown, cs.supported, is_item, cs.reason))
+    return sentences, citations
+
+
+def _fallback_notice(name: str, fallback: str) -> str:
     return (
         f"The {name} model's answer could not be checked against the passages, so the "
-        "extractive answer (quoted from them) is shown instead."
+        f"{fallback} answer (quoted from them) is shown instead."
     )
 
 
 def render_answer(sentences: list[Sentence]) -> str:
     """Answer text with ``[n]`` markers; list items on their own lines."""
-    parts: list[str] = []
-    for s in sentences:
-        marks = "".join(f"[{n}]" for n in s.citations)
-        if s.is_item:
-            parts.append(f"\n- {s.text} {marks}")
-        else:
-            sep = "\n" if parts and parts[-1].startswith("\n- ") else " "
-            parts.append(f"{sep}{s.text} {marks}")
-    return "".join(parts).strip()
-
-
-def _ms(t0: float) -> float:
-    return (time.perf_counter() - t0) * 1000
+    return layout_answer(
+        (s.text, "".join(f"[{n}]" for n in s.citations), s.is_item) for s in sentences
+    )

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from assistant import generators, retrievers
 from assistant.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -20,6 +21,16 @@ console = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file.")]
+
+
+def _one_of(names: tuple[str, ...]) -> str:
+    """``a, b or c``: the registered names, for an option's help."""
+    return " or ".join(filter(None, (", ".join(names[:-1]), names[-1])))
+
+
+# the choices are the registries' names (assistant.generators, assistant.retrievers)
+RetrieverOpt = Annotated[str | None, typer.Option(help=f"{_one_of(retrievers.names())}.")]
+GeneratorOpt = Annotated[str | None, typer.Option(help=f"{_one_of(generators.names())}.")]
 
 
 def _settings(config: Path | None = None, **overrides: Any) -> Settings:
@@ -156,7 +167,7 @@ def _filters(doc: list[str] | None, doc_type: list[str] | None) -> dict[str, Any
 def search(
     query: str,
     k: Annotated[int, typer.Option("--k", help="Number of passages.")] = 5,
-    retriever: Annotated[str | None, typer.Option(help="hybrid, dense or bm25.")] = None,
+    retriever: RetrieverOpt = None,
     doc: Annotated[list[str] | None, typer.Option(help="Only this document id.")] = None,
     doc_type: Annotated[list[str] | None, typer.Option(help="Only this document type.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -369,12 +380,10 @@ def ask(
     explain: Annotated[
         bool, typer.Option("--explain", help="Also show why: scores, choices, checks.")
     ] = False,
-    generator: Annotated[
-        str | None, typer.Option(help="extractive, local, openai or ollama.")
-    ] = None,
+    generator: GeneratorOpt = None,
     history: Annotated[Path | None, typer.Option(help="JSON file of earlier turns.")] = None,
     k: Annotated[int | None, typer.Option("--k", help="Passages to retrieve.")] = None,
-    retriever: Annotated[str | None, typer.Option(help="hybrid, dense or bm25.")] = None,
+    retriever: RetrieverOpt = None,
     doc: Annotated[list[str] | None, typer.Option(help="Only this document id.")] = None,
     doc_type: Annotated[list[str] | None, typer.Option(help="Only this document type.")] = None,
     config: ConfigOpt = None,
@@ -432,8 +441,12 @@ def serve(
 def eval_(
     sets: Annotated[list[Path], typer.Argument(help="Question sets (YAML or JSONL).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("eval-out"),
-    retriever: Annotated[str, typer.Option(help="hybrid, dense, bm25 or naive.")] = "hybrid",
-    generator: Annotated[str | None, typer.Option(help="Generator to evaluate.")] = None,
+    retriever: Annotated[
+        str, typer.Option(help=f"{_one_of(retrievers.names())}; naive is the tutorial baseline.")
+    ] = "hybrid",
+    generator: Annotated[
+        str | None, typer.Option(help=f"Generator to evaluate: {_one_of(generators.names())}.")
+    ] = None,
     k: Annotated[int, typer.Option("--k")] = 5,
     fail_under: Annotated[
         list[str] | None,

@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from assistant.documents import cited_fields
 from assistant.text import content_terms, normalise, sentence_spans
+from assistant.timing import ms_since as _ms
 
 if TYPE_CHECKING:
     from assistant.documents import Chunk
@@ -795,11 +797,7 @@ def _group(
                     n=n,
                     text=c.text,
                     kind=c.kind,
-                    doc_id=c.doc_id,
-                    title=c.title,
-                    section=c.section,
-                    page=c.page,
-                    chunk_id=c.chunk_id,
+                    **cited_fields(c),
                     quote=" ".join(c.text.split()),
                     complete=c.complete,
                     context=c.context,
@@ -826,7 +824,3 @@ def _group(
             )
         )
     return groups
-
-
-def _ms(t0: float) -> float:
-    return (time.perf_counter() - t0) * 1000

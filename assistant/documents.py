@@ -5,6 +5,7 @@ Kept free of heavy imports so every module (and the tests) can use them cheaply.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import MISSING, asdict, dataclass, field
 from typing import Any
 
@@ -73,7 +74,16 @@ class Hit:
     dense_rank: int | None = None
     bm25_rank: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, full: bool = True) -> dict[str, Any]:
+        """`full`: the chunk's fields with every score (``assistant search --json``); else the
+        ranking entry an answer's ``retrieved`` list and an eval row keep (chunk, rank, score)."""
+        if not full:
+            return {
+                "chunk_id": self.chunk.chunk_id,
+                "doc_id": self.chunk.doc_id,
+                "rank": self.rank,
+                "score": round(self.score, 5),
+            }
         data = self.chunk.to_dict()
         data.update(
             rank=self.rank,
@@ -84,3 +94,47 @@ class Hit:
             bm25_rank=self.bm25_rank,
         )
         return data
+
+
+CITED_FIELDS = ("doc_id", "title", "section", "page", "chunk_id")
+
+
+def cited_fields(source: Any) -> dict[str, Any]:
+    """What every cited record shows of its passage (an answer's citations and closest
+    passages, a criteria item, a PSED passage), read from a `Chunk` or anything with its
+    fields (a criteria `Candidate`): one list, so the records cannot drift apart."""
+    return {name: getattr(source, name) for name in CITED_FIELDS}
+
+
+@dataclass
+class Citation:
+    """A numbered source shown with the answer; `quote` is verbatim from the chunk."""
+
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    page: int | None
+    chunk_id: str
+    quote: str
+    score: float
+    text: str = ""
+
+    @classmethod
+    def from_chunk(cls, n: int, chunk: Chunk, quote: str, score: float, text: str = "") -> Citation:
+        """Citation `n` of `chunk`; `text` is the passage the claim was checked against."""
+        return cls(n=n, **cited_fields(chunk), quote=quote, score=score, text=text)
+
+
+def layout_answer(parts: Iterable[tuple[str, str, bool]]) -> str:
+    """Answer text from ``(text, markers, is_item)`` parts: prose runs on with its ``[n]``
+    markers, list items stand on their own ``- `` lines, and prose after a list starts a new
+    line. The extractive draft and the final answer are laid out by this one rule."""
+    out: list[str] = []
+    for text, marks, is_item in parts:
+        if is_item:
+            out.append(f"\n- {text} {marks}")
+        else:
+            sep = "\n" if out and out[-1].startswith("\n- ") else " "
+            out.append(f"{sep}{text} {marks}")
+    return "".join(out).strip()

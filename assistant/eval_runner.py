@@ -17,6 +17,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from assistant import generators, retrievers
 from assistant.eval_metrics import (
     FAITHFUL_MIN_TERMS,
     Row,
@@ -31,63 +32,65 @@ from assistant.eval_metrics import (
 from assistant.eval_modes import mode_row, score_criteria, score_psed
 from assistant.eval_questions import SPLITS, Question, load_question_set
 from assistant.text import normalise
+from assistant.timing import ms_since
 
-RETRIEVERS = ("hybrid", "dense", "bm25", "naive")
 Progress = Callable[[int, int, str], None]  # (done, total, current question id)
 
 
-def _ms_since(t0: float) -> float:
-    return (time.perf_counter() - t0) * 1000
-
-
 class _Runner:
-    """Asks questions through the real pipeline or the naive baseline, and knows its chunks."""
+    """Asks questions through the real pipeline over the project index, and knows its chunks.
+
+    `_BaselineRunner` is the same surface over the naive baseline; `_runner` picks one by the
+    retriever's `baseline` capability.
+    """
 
     def __init__(self, settings: Any, retriever: str, generator: str | None, k: int):
         self.settings = settings
         self.mode = retriever
         self.generator = generator
         self.k = k
-        if retriever == "naive":
-            from assistant.naive import GENERATOR_NAME, NaiveRAG
+        self._open()
 
-            self.naive = NaiveRAG(settings)
-            self.chunks = self.naive.chunks
-            self.generator_name = GENERATOR_NAME
-            self.description = {"kind": "naive baseline", **self.naive.describe()}
-        else:
-            from assistant.answer import Assistant
-            from assistant.retrieve import Retriever
+    def _open(self) -> None:
+        """The pipeline over the project index, its description and its chunks."""
+        from assistant.answer import Assistant
+        from assistant.retrieve import Retriever
 
-            self.retriever = Retriever(settings)
-            index = self.retriever.index  # raises IndexProblem when there is no index
-            self.assistant = Assistant(settings, self.retriever)
-            self.chunks = list(index.chunks)
-            self.generator_name = generator or settings.generator
-            docs = index.documents
-            corpus_hash = hashlib.sha256(
-                "".join(f"{d}:{docs[d].get('hash')}" for d in sorted(docs)).encode()
-            ).hexdigest()[:16]
-            self.description = {
-                "kind": "project index",
-                "generation": index.generation,
-                "created": index.manifest.get("created"),
-                "embedder": index.manifest.get("embedder"),
-                "chunks": len(index.chunks),
-                "documents": len(docs),
-                "corpus_hash": corpus_hash,
-            }
-        self.by_id = {c.chunk_id: c for c in self.chunks}
+        self.retriever = Retriever(self.settings)
+        index = self.retriever.index  # raises IndexProblem when there is no index
+        self.assistant = Assistant(self.settings, self.retriever)
+        self.generator_name = self.generator or self.settings.generator
+        docs = index.documents
+        corpus_hash = hashlib.sha256(
+            "".join(f"{d}:{docs[d].get('hash')}" for d in sorted(docs)).encode()
+        ).hexdigest()[:16]
+        self.description = {
+            "kind": "project index",
+            "generation": index.generation,
+            "created": index.manifest.get("created"),
+            "embedder": index.manifest.get("embedder"),
+            "chunks": len(index.chunks),
+            "documents": len(docs),
+            "corpus_hash": corpus_hash,
+        }
+        self._know(list(index.chunks))
+
+    def _know(self, chunks: list[Any]) -> None:
+        """The chunks answers are scored against, by id and normalised once."""
+        self.chunks = chunks
+        self.by_id = {c.chunk_id: c for c in chunks}
         self._psed: Any = None
-        self.normalised = {c.chunk_id: normalise(c.text) for c in self.chunks}
+        self.normalised = {c.chunk_id: normalise(c.text) for c in chunks}
 
     def chunk_text(self, chunk_id: str) -> str | None:
-        chunk = self.by_id.get(chunk_id)
-        if chunk is None and self.mode != "naive":  # index replaced during the run
-            index = self.retriever.index
-            pos = index.position.get(chunk_id)
-            chunk = index.chunks[pos] if pos is not None else None
+        chunk = self.by_id.get(chunk_id) or self._replaced(chunk_id)
         return None if chunk is None else chunk.text
+
+    def _replaced(self, chunk_id: str) -> Any:
+        """A chunk of a newer index generation (the index was replaced during the run)."""
+        index = self.retriever.index
+        pos = index.position.get(chunk_id)
+        return index.chunks[pos] if pos is not None else None
 
     def count_relevant(self, q: Question) -> int:
         """Relevant chunks in the whole index (the ideal ranking for nDCG)."""
@@ -103,61 +106,50 @@ class _Runner:
     def warm_up(self) -> None:
         """Load models and the vector store so the first question's latency is not a load."""
         try:
-            if self.mode == "naive":
-                self.naive.search("warm up", 1)
-            else:
-                self.assistant.ask(
-                    "What does the framework say about inspections?",
-                    generator=self.generator,
-                    k=self.k,
-                    retriever=self.mode,
-                )
+            self._warm()
         except Exception:  # noqa: BLE001 - a real problem shows again on the first question
             pass
+
+    def _warm(self) -> None:
+        self.assistant.ask(
+            "What does the framework say about inspections?",
+            generator=self.generator,
+            k=self.k,
+            retriever=self.mode,
+        )
 
     def answer(self, q: Question) -> Row:
         t0 = time.perf_counter()
         try:
-            if self.mode == "naive":
-                result = self.naive.ask(q.question, history=q.history, k=self.k)
-            else:
-                result = self.assistant.ask(
-                    q.question,
-                    history=q.history or None,
-                    generator=self.generator,
-                    k=self.k,
-                    retriever=self.mode,
-                )
+            result = self._ask(q)
         except Exception as exc:  # noqa: BLE001 - one broken question must not end the run
-            return error_row(q, f"{type(exc).__name__}: {exc}", (time.perf_counter() - t0) * 1000)
-        latency = (time.perf_counter() - t0) * 1000
+            return error_row(q, f"{type(exc).__name__}: {exc}", ms_since(t0))
+        latency = ms_since(t0)
         return score_answer(q, result, self.chunk_text, self.count_relevant(q), latency)
+
+    def _ask(self, q: Question) -> Any:
+        return self.assistant.ask(
+            q.question,
+            history=q.history or None,
+            generator=self.generator,
+            k=self.k,
+            retriever=self.mode,
+        )
 
     def mode_question(self, q: Question) -> dict[str, Any]:
         """Run a criteria or psed question through its feature (not the answer pipeline)."""
         t0 = time.perf_counter()
-        if self.mode == "naive":
-            row = mode_row(q, q.topic or "PSED obligations")
-            row.update(
-                {
-                    "skipped": "the naive baseline has no criteria finder or PSED view",
-                    "refused": None,
-                    "answer": None,
-                    "facts": list(q.expected_items) or list(q.expected_rows),
-                }
-            )
-            return row
         try:
             if q.mode == "criteria":
                 from assistant.criteria import find_criteria
 
                 result = find_criteria(self.settings, q.topic, retriever=self.retriever)
-                return score_criteria(q, result, self.chunk_text, _ms_since(t0))
+                return score_criteria(q, result, self.chunk_text, ms_since(t0))
             from assistant.psed import psed_matrix
 
             if self._psed is None or self._psed.generation != self.retriever.index.generation:
                 self._psed = psed_matrix(self.settings, retriever=self.retriever)
-            return score_psed(q, self._psed, _ms_since(t0))
+            return score_psed(q, self._psed, ms_since(t0))
         except Exception as exc:  # noqa: BLE001 - one broken question must not end the run
             row = mode_row(q, q.topic or "PSED obligations")
             expected = list(q.expected_items) or [
@@ -172,27 +164,74 @@ class _Runner:
                     "fact_recall": 0.0,
                     "hit@1": 0.0,
                     "hit@5": 0.0,
-                    "latency_ms": round(_ms_since(t0), 1),
+                    "latency_ms": round(ms_since(t0), 1),
                 }
             )
             return row
 
     def retrieve(self, q: Question) -> Row:
         t0 = time.perf_counter()
-        if self.mode == "naive":
-            query = q.question
-            hits = self.naive.search(query, self.k)
-        else:
-            from assistant.chat import parse_history, rewrite_without_llm
-
-            turns = parse_history(q.history or None)
-            query = rewrite_without_llm(q.question, turns) if turns else q.question
-            hits = self.retriever.search(query, k=self.k, retriever=self.mode).hits
-        latency = (time.perf_counter() - t0) * 1000
-        retrieved = [
-            {"chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "rank": h.rank} for h in hits
-        ]
+        query = self._query(q)
+        hits = self._search(query)
+        latency = ms_since(t0)
+        retrieved = [h.to_dict(full=False) for h in hits]
         return retrieval_row(q, query, retrieved, self.chunk_text, self.count_relevant(q), latency)
+
+    def _query(self, q: Question) -> str:
+        """What is searched for: a follow-up rewritten by the rule-based rewrite."""
+        from assistant.chat import parse_history, rewrite_without_llm
+
+        turns = parse_history(q.history or None)
+        return rewrite_without_llm(q.question, turns) if turns else q.question
+
+    def _search(self, query: str) -> list[Any]:
+        return self.retriever.search(query, k=self.k, retriever=self.mode).hits
+
+
+class _BaselineRunner(_Runner):
+    """The naive LangChain-tutorial pipeline run whole: its own chunks, ranking and answers;
+    it has no criteria finder or PSED view and keeps no conversation memory."""
+
+    def _open(self) -> None:
+        from assistant.naive import GENERATOR_NAME, NaiveRAG
+
+        self.naive = NaiveRAG(self.settings)
+        self.generator_name = GENERATOR_NAME
+        self.description = {"kind": "naive baseline", **self.naive.describe()}
+        self._know(self.naive.chunks)
+
+    def _replaced(self, chunk_id: str) -> Any:
+        return None  # its chunks are split once per run
+
+    def _warm(self) -> None:
+        self.naive.search("warm up", 1)
+
+    def _ask(self, q: Question) -> Any:
+        return self.naive.ask(q.question, history=q.history, k=self.k)
+
+    def mode_question(self, q: Question) -> dict[str, Any]:
+        row = mode_row(q, q.topic or "PSED obligations")
+        row.update(
+            {
+                "skipped": "the naive baseline has no criteria finder or PSED view",
+                "refused": None,
+                "answer": None,
+                "facts": list(q.expected_items) or list(q.expected_rows),
+            }
+        )
+        return row
+
+    def _query(self, q: Question) -> str:
+        return q.question
+
+    def _search(self, query: str) -> list[Any]:
+        return self.naive.search(query, self.k).hits
+
+
+def _runner(settings: Any, retriever: str, generator: str | None, k: int) -> _Runner:
+    """The runner for `retriever`: the baseline's own pipeline, or the real one."""
+    kind = _BaselineRunner if retrievers.get(retriever).baseline else _Runner
+    return kind(settings, retriever, generator, k)
 
 
 def check_question_sets(questions: list[Question], chunks: list[Any]) -> list[str]:
@@ -270,12 +309,9 @@ def _select(sets: list[Path], split: str | None) -> tuple[list[Any], list[Questi
 
 
 def _check_args(retriever: str, generator: str | None, k: int) -> None:
-    from assistant.settings import GENERATORS
-
-    if retriever not in RETRIEVERS:
-        raise ValueError(f"unknown retriever {retriever!r}; choose {', '.join(RETRIEVERS)}")
-    if generator is not None and generator not in GENERATORS:
-        raise ValueError(f"unknown generator {generator!r}; choose {', '.join(GENERATORS)}")
+    retrievers.get(retriever)  # UnknownName (a ValueError) names the registered ones
+    if generator is not None:
+        generators.get(generator)
     if not 1 <= k <= 100:
         raise ValueError(f"k must be between 1 and 100, not {k}")
 
@@ -354,7 +390,7 @@ def run_eval(
     _check_args(retriever, generator, k)
     loaded, questions = _select(sets, split)
     settings = settings.with_overrides(trace=False)
-    runner = _Runner(settings, retriever, generator, k)
+    runner = _runner(settings, retriever, generator, k)
     warnings = check_question_sets(questions, runner.chunks)
     if not retrieval_only:
         runner.warm_up()
@@ -412,7 +448,7 @@ def run_by_format(
         warnings += [f"{fmt}: {e}" for e in build.errors]
         if on_format:
             on_format(fmt, "asking")
-        runner = _Runner(fmt_settings, retriever, generator, k)
+        runner = _runner(fmt_settings, retriever, generator, k)
         warnings += [f"{fmt}: {w}" for w in check_question_sets(questions, runner.chunks)]
         runner.warm_up()
         fmt_rows = [dict(r, format=fmt) for r in _run_rows(runner, questions, False, progress)]

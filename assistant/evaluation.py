@@ -41,7 +41,7 @@ from assistant.eval_metrics import (
 )
 from assistant.eval_modes import score_criteria, score_psed
 from assistant.eval_questions import Question, QuestionSet, QuestionSetError, load_question_set
-from assistant.eval_runner import RETRIEVERS, run_by_format, run_eval
+from assistant.eval_runner import run_by_format, run_eval
 from assistant.report import write_reports
 
 __all__ = [
@@ -49,7 +49,6 @@ __all__ = [
     "FAILURE_CAUSES",
     "METRICS",
     "MODE_METRICS",
-    "RETRIEVERS",
     "Question",
     "QuestionSet",
     "QuestionSetError",

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.documents import Chunk, Hit
+from assistant.documents import Chunk, Hit, layout_answer
 from assistant.index import Index
 from assistant.question import Analysis
 from assistant.text import content_terms, normalise
@@ -397,12 +397,4 @@ def source_blocks(
 
 def compose(units: list[Unit]) -> str:
     """Answer text: sentences with ``[n]`` markers; list items on their own lines."""
-    parts: list[str] = []
-    for u in units:
-        text = " ".join(u.text.split())
-        if u.is_item:
-            parts.append(f"\n- {text} [{u.source}]")
-        else:
-            sep = "\n" if parts and parts[-1].startswith("\n- ") else " "
-            parts.append(f"{sep}{text} [{u.source}]")
-    return "".join(parts).strip()
+    return layout_answer((" ".join(u.text.split()), f"[{u.source}]", u.is_item) for u in units)

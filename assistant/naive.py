@@ -13,7 +13,8 @@ the obvious pipeline, measured by the same rules:
   index's Chroma client; the hash covers the corpus bytes and these parameters, so a changed
   corpus gets a fresh collection and stale ``naive-baseline-*`` collections are deleted;
 - retrieve: plain dense top-k similarity search; the question only (the tutorial's first part
-  keeps no conversation memory, so follow-up history is ignored);
+  keeps no conversation memory, so follow-up history is ignored). It is also the registered
+  ``naive`` retriever (`assistant.retrievers`), so the real pipeline can answer over it;
 - answer: the top chunk's first two sentences, each cited ``[1]`` to that chunk. No
   verification and never a refusal.
 
@@ -25,18 +26,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import threading
-import time
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from assistant.answer import Answer, Citation, Sentence, render_answer
-from assistant.documents import Chunk
+from assistant.answer import Answer, Sentence, render_answer
+from assistant.documents import Chunk, Citation, Hit
 from assistant.loaders import LoadError, _decode_text, discover, load_file
+from assistant.retrievers import Filters, SearchResult
 from assistant.settings import Settings
 from assistant.text import sentence_spans
+from assistant.timing import Stopwatch
 
 CHUNK_SIZE = 1000
 CHUNK_OVERLAP = 200
@@ -45,29 +45,16 @@ GENERATOR_NAME = "naive-top-chunk"
 _build_lock = threading.Lock()
 
 
-@dataclass
-class NaiveHit:
-    """One retrieved chunk of the baseline, shaped like the real pipeline's hits."""
-
-    chunk: Chunk
-    rank: int
-    score: float
-
-
 @lru_cache(maxsize=2)
 def _hf_embeddings(model_path: str) -> Any:
-    """The tutorial's embedding object, loaded once per process (by path, never from a hub)."""
-    for var in (
-        "HF_HUB_OFFLINE",
-        "TRANSFORMERS_OFFLINE",
-        "HF_HUB_DISABLE_TELEMETRY",
-        "HF_HUB_DISABLE_PROGRESS_BARS",
-    ):
-        os.environ.setdefault(var, "1")
+    """The tutorial's embedding object, loaded once per process (by path, never from a hub:
+    `local_files_only` says so to sentence-transformers without touching the environment)."""
     from langchain_huggingface import HuggingFaceEmbeddings
 
     return HuggingFaceEmbeddings(
-        model_name=model_path, encode_kwargs={"normalize_embeddings": True}
+        model_name=model_path,
+        model_kwargs={"local_files_only": True},
+        encode_kwargs={"normalize_embeddings": True},
     )
 
 
@@ -189,59 +176,64 @@ class NaiveRAG:
         return store
 
     # -------------------------------------------------------------- querying
-    def search(self, query: str, k: int = 5) -> list[NaiveHit]:
-        """Dense top-k; the score is Chroma's distance turned into a similarity (1 - d/2)."""
-        if not self.chunks:
-            return []
-        found = self.store.similarity_search_with_score(query, k=min(k, len(self.chunks)))
-        hits = []
-        for rank, (doc, distance) in enumerate(found, 1):
-            chunk = self.by_id.get(doc.metadata.get("chunk_id", ""))
-            if chunk is not None:
-                hits.append(NaiveHit(chunk, rank, 1.0 - float(distance) / 2))
-        return hits
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> SearchResult:
+        """Dense top-k; the score is Chroma's distance turned into a similarity (1 - d/2).
+
+        The tutorial has no filters; `filters` are honoured as a Chroma ``where`` on the
+        documents they allow, so the baseline can stand in for any retriever."""
+        clock = Stopwatch()
+        hits: list[Hit] = []
+        allowed = self._allowed(filters or Filters())
+        if self.chunks and allowed != []:
+            where = None if allowed is None else {"doc_id": {"$in": allowed}}
+            with clock.stage("dense"):
+                found = self.store.similarity_search_with_score(
+                    query, k=min(k, len(self.chunks)), filter=where
+                )
+            for rank, (doc, distance) in enumerate(found, 1):
+                chunk = self.by_id.get(doc.metadata.get("chunk_id", ""))
+                if chunk is not None:
+                    score = 1.0 - float(distance) / 2
+                    hits.append(Hit(chunk, score, rank, dense_score=score))
+        return SearchResult(
+            query=query,
+            expanded=query,
+            hits=hits,
+            retriever="naive",
+            timings_ms=clock.rounded(total=False),
+            max_dense=max((h.score for h in hits), default=0.0),
+        )
+
+    def _allowed(self, filters: Filters) -> list[str] | None:
+        """The document ids `filters` allow (None: every document)."""
+        if not filters.doc_ids and not filters.doc_types:
+            return None
+        return sorted(
+            {
+                c.doc_id
+                for c in self.chunks
+                if (not filters.doc_ids or c.doc_id in filters.doc_ids)
+                and (not filters.doc_types or c.doc_type in filters.doc_types)
+            }
+        )
 
     def ask(
         self, question: str, history: Any = None, k: int | None = None, **_ignored: Any
     ) -> Answer:
         """Top chunk's first two sentences, cited [1]; never refuses, never verifies."""
-        started = time.perf_counter()
-        hits = self.search(question, k or self.settings.k)
-        retrieve_ms = (time.perf_counter() - started) * 1000
-        t0 = time.perf_counter()
-        retrieved = [
-            {
-                "chunk_id": h.chunk.chunk_id,
-                "doc_id": h.chunk.doc_id,
-                "rank": h.rank,
-                "score": round(h.score, 5),
-            }
-            for h in hits
-        ]
+        clock = Stopwatch()
+        with clock.stage("retrieve"):
+            hits = self.search(question, k or self.settings.k).hits
         sentences: list[Sentence] = []
         citations: list[Citation] = []
-        if hits:
-            top = hits[0].chunk
-            spans = sentence_spans(top.text)[:2] or [(0, len(top.text))]
-            sentences = [Sentence(" ".join(top.text[s:e].split()), [1], True) for s, e in spans]
-            citations = [
-                Citation(
-                    n=1,
-                    doc_id=top.doc_id,
-                    title=top.title,
-                    section=top.section,
-                    page=top.page,
-                    chunk_id=top.chunk_id,
-                    quote=top.text[spans[0][0] : spans[-1][1]].strip(),
-                    score=round(hits[0].score, 4),
-                    text=top.text,
-                )
-            ]
-        timings = {
-            "retrieve": round(retrieve_ms, 1),
-            "generate": round((time.perf_counter() - t0) * 1000, 1),
-            "total": round((time.perf_counter() - started) * 1000, 1),
-        }
+        with clock.stage("generate"):
+            if hits:
+                top = hits[0].chunk
+                spans = sentence_spans(top.text)[:2] or [(0, len(top.text))]
+                sentences = [Sentence(" ".join(top.text[s:e].split()), [1], True) for s, e in spans]
+                quote = top.text[spans[0][0] : spans[-1][1]].strip()
+                score = round(hits[0].score, 4)
+                citations = [Citation.from_chunk(1, top, quote, score, text=top.text)]
         return Answer(
             question=question,
             answer=render_answer(sentences),
@@ -249,9 +241,9 @@ class NaiveRAG:
             sentences=sentences,
             citations=citations,
             generator=GENERATOR_NAME,
-            timings_ms=timings,
+            timings_ms=clock.rounded(),
             rewritten_query=question,
-            retrieved=retrieved,
+            retrieved=[h.to_dict(full=False) for h in hits],
         )
 
     def describe(self) -> dict[str, Any]:

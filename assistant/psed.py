@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from assistant.documents import cited_fields
 from assistant.text import normalise, sentence_spans
+from assistant.timing import ms_since as _ms
 from assistant.verify import Verifier, quote_in_chunk, windows
 
 if TYPE_CHECKING:
@@ -410,11 +412,7 @@ def _passages(
         passages.append(
             PsedPassage(
                 n=n,
-                doc_id=chunk.doc_id,
-                title=chunk.title,
-                section=chunk.section,
-                page=chunk.page,
-                chunk_id=chunk.chunk_id,
+                **cited_fields(chunk),
                 quote=quote,
                 matched=phrase,
                 via=via,
@@ -439,7 +437,3 @@ def _row(spec: RowSpec, passages: list[PsedPassage]) -> PsedRow:
         sections=list(dict.fromkeys(p.section for p in passages if p.section)),
         passages=passages[:MAX_PASSAGES],
     )
-
-
-def _ms(t0: float) -> float:
-    return (time.perf_counter() - t0) * 1000

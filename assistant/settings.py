@@ -14,8 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-GENERATORS = ("extractive", "local", "openai", "ollama")
-RETRIEVERS = ("hybrid", "dense", "bm25")
+from assistant import generators, retrievers
 
 
 class SettingsError(ValueError):
@@ -223,14 +222,13 @@ class Settings:
         return replace(self, **clean).validated()
 
     def validated(self) -> Settings:
-        if self.generator not in GENERATORS:
-            raise SettingsError(
-                f"generator must be one of {', '.join(GENERATORS)}, not {self.generator!r}"
-            )
-        if self.retriever not in RETRIEVERS + ("naive",):
-            raise SettingsError(
-                f"retriever must be one of {', '.join(RETRIEVERS)}, not {self.retriever!r}"
-            )
+        # the registries are the only lists of these names
+        for kind, registry in (("generator", generators), ("retriever", retrievers)):
+            value = getattr(self, kind)
+            if value not in registry.names():
+                raise SettingsError(
+                    f"{kind} must be one of {', '.join(registry.names())}, not {value!r}"
+                )
         if self.chunk_vectors not in ("sentences", "encode"):
             raise SettingsError(
                 f"chunk_vectors must be sentences or encode, not {self.chunk_vectors!r}"

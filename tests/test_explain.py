@@ -21,7 +21,9 @@ from assistant.answer import Assistant
 from assistant.cli import app
 from assistant.explain import Explanation
 from assistant.extractive import AnswerModel, Decisions, Unit, select_units
+from assistant.generators import Request
 from assistant.index import build_index
+from assistant.llm import LLMGenerator
 from assistant.question import Analysis
 from assistant.settings import Settings
 from ui import format as fmt
@@ -166,10 +168,10 @@ def test_llm_generator_has_no_units_but_verification(
     """An LLM's draft (faked here) is verified like any other; a made-up one is set aside for
     the extractive answer, and the explanation keeps both."""
 
-    def fake_llm(self: Assistant, name: str, question: str, query: str, sources: dict) -> Any:
+    def fake_llm(self: LLMGenerator, request: Request, sources: dict) -> Any:
         yield "The moon is made of green cheese and inspectors eat it daily [1]."
 
-    monkeypatch.setattr(Assistant, "_llm_stream", fake_llm)
+    monkeypatch.setattr(LLMGenerator, "stream", fake_llm)
     answer, why = explained(assistant, PSED_AIMS, generator="local")
     assert not answer.refused and answer.fallback == "local" and why["passages"]
     assert why["generation"]["generator"] == "local" and why["generation"]["ran"] is True

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.settings import GENERATORS, Settings
+from assistant import generators
+from assistant.settings import Settings
 from ui import format as fmt
 from ui import viewer as viewer_fmt
 from ui.page import Shared, scratch_dir
@@ -31,12 +32,6 @@ EXAMPLES: dict[str, list[str]] = {
     "Equality, diversity & inclusion": [
         "Which protected characteristics are relevant to children and parents?",
     ],
-}
-GENERATOR_LABELS = {
-    "extractive": "extractive (fast)",
-    "local": "local LLM",
-    "openai": "OpenAI-compatible",
-    "ollama": "Ollama",
 }
 
 
@@ -125,7 +120,8 @@ def _filters_row(
     """Generator, document-type and document pickers above the conversation."""
     from assistant.documents import DOC_TYPES
 
-    generator_choices = [(GENERATOR_LABELS.get(g, g), g) for g in GENERATORS]
+    # each registered generator's `label` (assistant.generators), in registration order
+    generator_choices = [(label, name) for name, label in generators.labels().items()]
     with gr.Row():
         generator = gr.Dropdown(
             generator_choices,
