@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 from assistant import generators, retrievers
 from assistant.settings import Settings, SettingsError, load_settings
@@ -41,6 +42,13 @@ def _settings(config: Path | None = None, **overrides: Any) -> Settings:
         raise typer.Exit(2) from exc
 
 
+def _table(title: str, **options: Any) -> Table:
+    """A rich table (imported here: `ask` and `search` print none unless explaining)."""
+    from rich.table import Table
+
+    return Table(title=title, **options)
+
+
 def _fail(message: str, code: int = 1) -> None:
     # one line whatever the terminal width: scripts and logs read it whole
     console.print(f"[red]Error:[/] {escape(message)}", soft_wrap=True)
@@ -49,6 +57,14 @@ def _fail(message: str, code: int = 1) -> None:
 
 def run_index(settings: Settings, rebuild: bool = False, quiet: bool = False) -> Any:
     """Build or update the index with a progress bar; returns the BuildReport."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     from assistant.index import IndexProblem, build_index
 
     columns = (
@@ -247,7 +263,7 @@ def _print_query(query: dict[str, Any]) -> None:
 
 
 def _print_passages(passages: list[dict[str, Any]]) -> None:
-    table = Table(title="Retrieved passages (rank order)", title_justify="left")
+    table = _table(title="Retrieved passages (rank order)", title_justify="left")
     for name in ("#", "doc id", "section", "chunk id", "dense (rank)", "BM25 (rank)", "RRF"):
         table.add_column(name, overflow="fold")
     for p in passages:
@@ -306,7 +322,7 @@ def _print_units(units: list[dict[str, Any]] | None, generation: dict[str, Any])
         out.print(f"\n[bold]Candidate units[/]: {escape(note)}")
         return
     shown = [u for u in units if u["n"] <= 10 or u["selected"]]
-    table = Table(title="Candidate units (score rank)", title_justify="left")
+    table = _table(title="Candidate units (score rank)", title_justify="left")
     for name in ("#", "psg", "kind", "sim", "overlap", "prior", "form", "score", "", "reason"):
         table.add_column(name, overflow="fold")
     table.add_column("text", overflow="fold", ratio=1)
@@ -345,7 +361,7 @@ def _print_verification(verification: dict[str, Any]) -> None:
         f"Verification (supported: overlap ≥ {verification.get('min_overlap')}, or similarity "
         f"≥ {verification.get('min_similarity')} for a near miss)"
     )
-    table = Table(title=title, title_justify="left")
+    table = _table(title=title, title_justify="left")
     for name in ("", "sentence", "cited passage → chunk", "overlap", "similarity", "reason"):
         table.add_column(name, overflow="fold")
     for row in sentences:
@@ -575,7 +591,7 @@ def bench(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.json").write_text(json.dumps(report, indent=1))
     plot(report, out_dir / "latency.png")
-    table = Table(title="assistant bench")
+    table = _table(title="assistant bench")
     table.add_column("metric")
     for row in report["sizes"]:
         table.add_column(f"{row['size_target']:,}", justify="right")

@@ -23,6 +23,7 @@ import re
 import threading
 from collections import OrderedDict
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -178,28 +179,60 @@ class OnnxMiniLMEmbeddings(_CachedQueries):
     dim = 384
     name = "minilm:all-MiniLM-L6-v2"
 
+    # Up to this many texts are embedded by the numpy forward pass (assistant.minilm_numpy)
+    # while no onnxruntime session exists: ~12 ms a question here against ~0.35 s to import
+    # onnxruntime and build the session (pyinstrument on a cold `assistant ask`, issue 14), so
+    # a cold question never waits for it; larger batches build the session and use it after.
+    NUMPY_MAX_TEXTS = 8
+
     def __init__(
         self, onnx_path: str, model_path: str = "", batch_size: int = 32, cache_size: int = 2048
     ):
-        import onnxruntime
         from tokenizers import Tokenizer
 
         self.model_path = model_path or default_model_path()
         if not os.path.isfile(onnx_path):
             export_onnx(self.model_path, onnx_path)
+        self.onnx_path = onnx_path
         self.tokenizer = Tokenizer.from_file(os.path.join(self.model_path, "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=256)  # the model's max_seq_length
         self.tokenizer.no_padding()
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(
-            onnx_path, options, providers=["CPUExecutionProvider"]
-        )
+        self._session: Any = None
+        self._numpy: Any = None
         self.batch_size = batch_size
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._model_lock = threading.Lock()
+
+    @property
+    def session(self) -> Any:
+        """The onnxruntime session, built on first use."""
+        with self._model_lock:
+            if self._session is None:
+                import onnxruntime
+
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
+                options.log_severity_level = 3
+                self._session = onnxruntime.InferenceSession(
+                    self.onnx_path, options, providers=["CPUExecutionProvider"]
+                )
+            return self._session
+
+    def _small(self, texts: list[str]) -> np.ndarray | None:
+        """A few texts through numpy while there is no session yet (None: use the session)."""
+        with self._model_lock:
+            if self._session is not None or len(texts) > self.NUMPY_MAX_TEXTS:
+                return None
+            if self._numpy is None:
+                from assistant.minilm_numpy import NumpyMiniLM
+
+                self._numpy = NumpyMiniLM(
+                    self.model_path, self.tokenizer, Path(self.onnx_path).parent
+                )
+            model = self._numpy
+        return model.encode(texts)
 
     def _batch(self, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)
@@ -219,6 +252,8 @@ class OnnxMiniLMEmbeddings(_CachedQueries):
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit vectors; batches are formed from texts of similar length (less padding)."""
+        if texts and (small := self._small(texts)) is not None:
+            return small
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), self.batch_size):

@@ -21,7 +21,12 @@ TEXTS = [
 def test_onnx_backend_matches_sentence_transformers(tmp_path: Path) -> None:
     onnx = OnnxMiniLMEmbeddings(str(tmp_path / "minilm.onnx"))
     torch_backend = MiniLMEmbeddings()
+    numpy_pass = onnx.encode(TEXTS)  # a few texts before any session: the numpy forward pass
+    assert onnx._session is None and onnx._numpy is not None
+    onnx.session  # noqa: B018 - from now on onnxruntime encodes everything
     a, b = onnx.encode(TEXTS), torch_backend.encode(TEXTS)
+    assert float(np.min(np.sum(a * numpy_pass, axis=1))) > 0.99999
+    assert float(np.abs(a - numpy_pass).max()) < 1e-5
     assert a.shape == b.shape == (len(TEXTS), 384)
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
     assert float(np.min(np.sum(a * b, axis=1))) > 0.999
@@ -36,3 +41,31 @@ def test_hash_embedder_ranks_related_text_higher() -> None:
     q, near, far = emb.encode(["equality duty aims", "the aims of the equality duty",
                                "passport renewal abroad"])
     assert float(q @ near) > float(q @ far)
+
+
+def test_numpy_pass_serves_cold_questions_and_caches_aligned_weights(tmp_path: Path) -> None:
+    """A cold process embeds its question without onnxruntime; the prepared weights are
+    written once beside the ONNX file and memory-mapped by the next process."""
+    import subprocess
+    import sys
+
+    from assistant.embeddings import default_model_path
+    from assistant.minilm_numpy import NumpyMiniLM
+
+    onnx_path = tmp_path / "onnx"  # exported here by the probe's embedder (needs torch)
+    cache = tmp_path / "models"
+    first = NumpyMiniLM(default_model_path(), cache_dir=cache)
+    assert (cache / "minilm-numpy.npy").is_file() and (cache / "minilm-numpy.json").is_file()
+    second = NumpyMiniLM(default_model_path(), cache_dir=cache)
+    assert isinstance(second.w["encoder.layer.0.attention.self.query.weight"], np.memmap)
+    np.testing.assert_array_equal(first.encode(TEXTS), second.encode(TEXTS))
+    (cache / "minilm-numpy.json").write_text("{broken", encoding="utf-8")
+    third = NumpyMiniLM(default_model_path(), cache_dir=cache)  # rebuilt, not misread
+    np.testing.assert_array_equal(first.encode(TEXTS[:2]), third.encode(TEXTS[:2]))
+    probe = (
+        "import sys; from assistant.embeddings import OnnxMiniLMEmbeddings as E; "
+        f"e = E({str(onnx_path / 'all-MiniLM-L6-v2.onnx')!r}); e.embed_query('equality duty'); "
+        "print('onnxruntime' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
