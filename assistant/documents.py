@@ -107,8 +107,9 @@ def cited_fields(source: Any) -> dict[str, Any]:
 
 
 @dataclass
-class Citation:
-    """A numbered source shown with the answer; `quote` is verbatim from the chunk."""
+class CitedPassage:
+    """A numbered, quoted passage: what every citation shows, whoever cites it (an answer,
+    the PSED matrix). `quote` is verbatim from the chunk."""
 
     n: int
     doc_id: str
@@ -117,6 +118,12 @@ class Citation:
     page: int | None
     chunk_id: str
     quote: str
+
+
+@dataclass
+class Citation(CitedPassage):
+    """A numbered source shown with the answer, with its retrieval score."""
+
     score: float
     text: str = ""
 

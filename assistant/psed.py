@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from assistant.documents import cited_fields
+from assistant.documents import CitedPassage, cited_fields
 from assistant.text import normalise, sentence_spans
 from assistant.timing import ms_since as _ms
 from assistant.verify import Verifier, quote_in_chunk, windows
@@ -146,16 +146,9 @@ def relevance(spec: RowSpec, text: str) -> str:
 
 # ----------------------------------------------------------------------------- results
 @dataclass
-class PsedPassage:
+class PsedPassage(CitedPassage):
     """A passage that addresses a row, with its verbatim quote and numbered citation."""
 
-    n: int
-    doc_id: str
-    title: str
-    section: str
-    page: int | None
-    chunk_id: str
-    quote: str
     matched: str  # the phrase found ("" for a section match)
     via: str  # "text" or "section"
     relevance: str  # "direct", "indirect" or ""
