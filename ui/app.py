@@ -13,11 +13,11 @@ functions, so importing this module is cheap and has no side effects.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.offline import go_offline
 from assistant.settings import Settings
 from ui.security import is_loopback
 
@@ -34,15 +34,6 @@ log = logging.getLogger(__name__)
 QUEUE_CONCURRENCY = 4  # answers computed at once; more wait in the queue (CPU-bound work)
 QUEUE_MAX_SIZE = 64  # beyond this, new requests are rejected instead of waiting forever
 STATUS_POLL_S = 2.0  # how often an open page asks whether the background build finished
-# Third-party switches that keep `serve` on this machine: no Gradio analytics, no model-hub
-# or Chroma telemetry calls. Written once, by `launch` (the entry point), never by create_app.
-_OFFLINE_ENV = {
-    "GRADIO_ANALYTICS_ENABLED": "False",
-    "HF_HUB_OFFLINE": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "ANONYMIZED_TELEMETRY": "False",
-}
-
 
 class ServeError(ValueError):
     """The server cannot start as configured; the message says what to change.
@@ -290,7 +281,7 @@ def launch(
     the offline flags are set here, once, before Gradio, the embedder or Chroma is imported.
     Forced, not defaulted: analytics and hub calls would send data off this machine.
     """
-    os.environ.update(_OFFLINE_ENV)
+    go_offline()
     host = host or settings.host or "127.0.0.1"
     port = port or settings.port
     auth = resolve_auth(settings)
