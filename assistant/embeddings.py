@@ -167,10 +167,14 @@ class OnnxMiniLMEmbeddings(_CachedQueries):
     dim = 384
     name = "minilm:all-MiniLM-L6-v2"
 
-    # Up to this many texts are embedded by the numpy forward pass (assistant.minilm_numpy)
-    # while no onnxruntime session exists: ~12 ms a question here against ~0.35 s to import
-    # onnxruntime and build the session (pyinstrument on a cold `assistant ask`, issue 14), so
-    # a cold question never waits for it; larger batches build the session and use it after.
+    # The first NUMPY_CALLS calls of a process, each of at most NUMPY_MAX_TEXTS texts, go
+    # through the numpy forward pass (assistant.minilm_numpy): ~12 ms a question against
+    # ~0.35 s to import onnxruntime and build its session (pyinstrument on a cold `assistant
+    # ask`, issue 14), and a cold `ask` makes two such calls (its question, then the answer's
+    # few units too short to have stored vectors). After that - a server, an eval, the bench
+    # worker - the session is built once and is faster per text (3 ms against 9 ms a query,
+    # `assistant bench` query_embed_p50_ms), so warm latency does not pay for the cold path.
+    NUMPY_CALLS = 2
     NUMPY_MAX_TEXTS = 8
 
     def __init__(
@@ -187,6 +191,7 @@ class OnnxMiniLMEmbeddings(_CachedQueries):
         self.tokenizer.no_padding()
         self._session: Any = None
         self._numpy: Any = None
+        self._numpy_calls = 0
         self.batch_size = batch_size
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._cache_size = cache_size
@@ -211,8 +216,13 @@ class OnnxMiniLMEmbeddings(_CachedQueries):
     def _small(self, texts: list[str]) -> np.ndarray | None:
         """A few texts through numpy while there is no session yet (None: use the session)."""
         with self._model_lock:
-            if self._session is not None or len(texts) > self.NUMPY_MAX_TEXTS:
+            if (
+                self._session is not None
+                or len(texts) > self.NUMPY_MAX_TEXTS
+                or self._numpy_calls >= self.NUMPY_CALLS
+            ):
                 return None
+            self._numpy_calls += 1
             if self._numpy is None:
                 from assistant.minilm_numpy import NumpyMiniLM
 
