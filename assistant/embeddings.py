@@ -65,6 +65,7 @@ def as_langchain(embedder: Embedder) -> Any:
 
     return LangChainEmbeddings()
 
+
 _WORD = re.compile(r"\w+")
 
 
