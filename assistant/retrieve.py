@@ -8,12 +8,12 @@ generation (for example after an upload) by a cheap stat of CURRENT.json and swi
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import threading
 from functools import lru_cache
 from pathlib import Path
-
-import yaml
 
 from assistant import retrievers
 from assistant.embeddings import get_embedder
@@ -26,13 +26,38 @@ __all__ = ["Retriever", "SearchResult", "expand_query", "fuse", "load_glossary"]
 
 
 @lru_cache(maxsize=8)
-def load_glossary(path: Path) -> tuple[tuple[str, ...], ...]:
-    """Synonym groups from the glossary YAML (``groups: [[term, synonym, ...], ...]``)."""
+def load_glossary(path: Path, cache_dir: Path | None = None) -> tuple[tuple[str, ...], ...]:
+    """Synonym groups from the glossary YAML (``groups: [[term, synonym, ...], ...]``).
+
+    With `cache_dir` (the index folder), the parsed groups are kept there as JSON, stamped with
+    the file's size and modification time: PyYAML's import is ~25 ms of a cold `ask`'s 0.5 s
+    (issue 14), and the glossary changes far less often than questions are asked.
+    """
     if not path.is_file():
         return ()
+    stat = path.stat()
+    stamp = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    cache = cache_dir / "glossary.json" if cache_dir is not None else None
+    if cache is not None:
+        try:
+            saved = json.loads(cache.read_text(encoding="utf-8"))
+            if saved.get("stamp") == stamp:
+                return tuple(tuple(g) for g in saved["groups"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # missing or unreadable: parse the YAML below and write it again
+    import yaml
+
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     groups = data.get("groups", []) if isinstance(data, dict) else []
-    return tuple(tuple(str(t) for t in g) for g in groups if isinstance(g, list) and len(g) > 1)
+    parsed = tuple(tuple(str(t) for t in g) for g in groups if isinstance(g, list) and len(g) > 1)
+    if cache is not None and cache_dir is not None and cache_dir.is_dir():
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps({"stamp": stamp, "groups": parsed}), encoding="utf-8")
+            os.replace(tmp, cache)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a read-only index folder: parse again next time
+    return parsed
 
 
 def expand_query(query: str, groups: tuple[tuple[str, ...], ...]) -> tuple[str, list[str]]:
@@ -55,7 +80,7 @@ class Retriever:
         self._index = index
         self._lock = threading.Lock()
         self._current_mtime = 0.0
-        self.glossary = load_glossary(settings.path(settings.glossary_path))
+        self.glossary = load_glossary(settings.path(settings.glossary_path), settings.indexes)
         self._stats: tuple[str, TermStats] | None = None
         self._strategies: dict[str, BaseRetriever] = {}
 

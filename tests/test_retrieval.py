@@ -4,6 +4,7 @@ in the hybrid top 3, and hybrid is at least as good as dense or BM25 alone."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -290,3 +291,24 @@ def test_glossary_expansion(repo_root: Path) -> None:
     assert "PSED" not in added2 and "public sector equality duty" not in added2
     assert expand_query("weather tomorrow", groups) == ("weather tomorrow", [])
     assert load_glossary(repo_root / "no-such-glossary.yaml") == ()
+
+
+def test_glossary_cache_is_reused_and_follows_the_file(tmp_path: Path) -> None:
+    glossary = tmp_path / "glossary.yaml"
+    glossary.write_text("groups:\n  - [PSED, public sector equality duty]\n", encoding="utf-8")
+    cache_dir = tmp_path / "idx"
+    cache_dir.mkdir()
+    first = load_glossary(glossary, cache_dir)
+    assert first == (("PSED", "public sector equality duty"),)
+    assert (cache_dir / "glossary.json").is_file()
+    load_glossary.cache_clear()
+    assert load_glossary(glossary, cache_dir) == first  # read back from the JSON
+    glossary.write_text(
+        'groups:\n  - [EDI, "equality, diversity and inclusion"]\n', encoding="utf-8"
+    )
+    os.utime(glossary, ns=(1, 10**18))  # a different stamp even within the same second
+    load_glossary.cache_clear()
+    assert load_glossary(glossary, cache_dir) == (("EDI", "equality, diversity and inclusion"),)
+    (cache_dir / "glossary.json").write_text("{broken", encoding="utf-8")
+    load_glossary.cache_clear()
+    assert load_glossary(glossary, cache_dir)[0][0] == "EDI"
