@@ -136,15 +136,11 @@ class _NoDecisions(Decisions):
 
 def _stored_vectors(index: Index, hits: list[Hit]) -> dict[tuple[int, int], np.ndarray]:
     """Sentence vectors written at index time, keyed by (source number, unit start)."""
-    positions = [index.position.get(hit.chunk.chunk_id) for hit in hits]
-    stored = index.sentence_vectors([p for p in positions if p is not None])
-    return {
-        (n, s): vec
-        for n, pos in enumerate(positions, 1)
-        if pos is not None
-        for (p, s), vec in stored.items()
-        if p == pos
-    }
+    # hits of another store (the naive retriever's chunks) have no stored vectors here
+    positions = ((index.position.get(hit.chunk.chunk_id), n) for n, hit in enumerate(hits, 1))
+    number = {pos: n for pos, n in positions if pos is not None}
+    stored = index.sentence_vectors(list(number))
+    return {(number[pos], start): vec for (pos, start), vec in stored.items()}
 
 
 def candidate_units(analysis: Analysis, hits: list[Hit], index: Index, embedder: Any) -> list[Unit]:

@@ -832,7 +832,7 @@ def _vector_copy(
     rows.update(_vectors_from_chroma(collection, sentences, missing))
     dim = next((len(v) for v, _ in rows.values()), 384)
     matrix = as_matrix([rows[c.chunk_id][0] for c in chunks], dim)
-    return matrix, [as_matrix(list(rows[c.chunk_id][1]), dim) for c in chunks]
+    return matrix, [as_matrix(rows[c.chunk_id][1], dim) for c in chunks]
 
 
 def _vectors_from_chroma(

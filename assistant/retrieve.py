@@ -50,7 +50,7 @@ def load_glossary(path: Path, cache_dir: Path | None = None) -> tuple[tuple[str,
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     groups = data.get("groups", []) if isinstance(data, dict) else []
     parsed = tuple(tuple(str(t) for t in g) for g in groups if isinstance(g, list) and len(g) > 1)
-    if cache is not None and cache_dir is not None and cache_dir.is_dir():
+    if cache is not None and cache.parent.is_dir():
         tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
         try:
             tmp.write_text(json.dumps({"stamp": stamp, "groups": parsed}), encoding="utf-8")

@@ -234,20 +234,8 @@ def _top(scores: np.ndarray, n: int) -> list[int]:
     return [int(i) for i in top if np.isfinite(scores[i])]
 
 
-def read_vectors_from(
-    previous: VectorCopy | None, previous_ids: dict[str, int] | None, chunk_id: str
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """A chunk's (vector, sentence vectors) from an earlier generation's copy, if it has it."""
-    if previous is None or previous_ids is None:
-        return None
-    pos = previous_ids.get(chunk_id)
-    if pos is None:
-        return None
-    return np.asarray(previous.chunk[pos]), previous.sentence_rows(pos)
-
-
-def as_matrix(rows: list[Any], dim: int) -> np.ndarray:
+def as_matrix(rows: list[Any] | np.ndarray, dim: int) -> np.ndarray:
     """Rows (lists or arrays) as a float32 matrix, (0, dim) when there are none."""
-    if not rows:
+    if len(rows) == 0:
         return np.zeros((0, dim), dtype=np.float32)
     return np.asarray(rows, dtype=np.float32).reshape(len(rows), dim)
