@@ -67,6 +67,34 @@ def make_settings(root: Path, corpus: Path, index: Path, **overrides: object) ->
     return load_settings(root=root, config_file=NO_CONFIG, environ={}, **values)
 
 
+def seed_index(base: Path, extra: dict[str, str] | None = None, **overrides: object) -> Settings:
+    """A freshly built index over a copy of the seeds plus `extra` documents (file name ->
+    text) under `base` (hash embedder unless `overrides` say otherwise)."""
+    from assistant.index import build_index
+
+    corpus = copy_seeds(base / "corpus")
+    for name, text in (extra or {}).items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = make_settings(REPO_ROOT, corpus, base / "idx", **overrides)
+    report = build_index(settings)
+    assert report.changed and not report.errors, report
+    return settings
+
+
+def index_plus(settings: Settings, base: Path, name: str, text: str) -> Settings:
+    """A copy of `settings`' corpus and index under `base` with one more document, indexed
+    incrementally (only the new document is embedded)."""
+    from assistant.index import build_index
+
+    corpus = copy_seeds(base / "corpus")
+    (corpus / name).write_text(text, encoding="utf-8")
+    shutil.copytree(settings.indexes, base / "idx")
+    extended = settings.with_overrides(corpus_dir=corpus, index_dir=base / "idx")
+    report = build_index(extended)
+    assert report.added == [Path(name).stem] and not report.errors, report
+    return extended
+
+
 def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
     """Environment for a CLI subprocess that points at `settings`' corpus, index and embedder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
@@ -104,6 +132,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def start_serve(settings: Settings, tmp_path: Path) -> tuple[subprocess.Popen, int, Path]:
+    """`assistant serve` on a free loopback port in a subprocess (feedback under `tmp_path`),
+    its output going to a log file: (process, port, log). The caller stops it."""
+    port = free_port()
+    log = tmp_path / f"serve-{port}.log"
+    env = cli_env(settings, ASSISTANT_FEEDBACK_PATH=str(tmp_path / "fb.jsonl"))
+    with open(log, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    return proc, port, log
 
 
 def wait_until_up(
@@ -192,12 +238,4 @@ def hash_settings(tmp_path: Path, seed_corpus: Path, repo_root: Path) -> Setting
 @pytest.fixture(scope="session")
 def minilm_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """One real-MiniLM index over a copy of the seeds, shared by every slow test."""
-    from assistant.index import build_index
-
-    base = tmp_path_factory.mktemp("minilm")
-    settings = make_settings(
-        REPO_ROOT, copy_seeds(base / "corpus"), base / "idx", embedder="minilm"
-    )
-    report = build_index(settings)
-    assert report.changed and not report.errors, report
-    yield settings
+    yield seed_index(tmp_path_factory.mktemp("minilm"), embedder="minilm")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EDI_ID, NEWS_ID, cli_env, copy_seeds
+from conftest import EDI_ID, NEWS_ID, cli_env, index_plus
 
 from assistant.answer import REFUSAL, Answer, Assistant, QuestionError
-from assistant.index import Index, build_index
+from assistant.index import Index
 from assistant.settings import Settings
 from assistant.text import split_answer_sentences
 from assistant.verify import parse_markers
@@ -442,13 +441,7 @@ def test_no_trace_when_disabled(minilm_index: Settings, tmp_path: Path):
 def injected(minilm_index: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The seed index plus a document carrying a prompt injection (built incrementally)."""
     base = tmp_path_factory.mktemp("inject")
-    corpus = copy_seeds(base / "corpus")
-    (corpus / "visiting-policy.txt").write_text(INJECTION, encoding="utf-8")
-    shutil.copytree(minilm_index.indexes, base / "idx")
-    settings = minilm_index.with_overrides(corpus_dir=corpus, index_dir=base / "idx")
-    report = build_index(settings)
-    assert report.added == ["visiting-policy"] and not report.errors, report
-    return settings
+    return index_plus(minilm_index, base, "visiting-policy.txt", INJECTION)
 
 
 INJECTION_QUESTIONS = [

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO_ROOT, cli_env, copy_seeds, make_settings
+from conftest import cli_env, seed_index
 from typer.testing import CliRunner
 
 from assistant.answer import Assistant
@@ -22,7 +22,6 @@ from assistant.cli import app
 from assistant.explain import Explanation
 from assistant.extractive import AnswerModel, Decisions, Unit, select_units
 from assistant.generators import Request
-from assistant.index import build_index
 from assistant.llm import LLMGenerator
 from assistant.question import Analysis
 from assistant.settings import Settings
@@ -54,13 +53,9 @@ CASES: list[tuple[str, list[dict[str, str]]]] = [
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    base = tmp_path_factory.mktemp("explain")
-    corpus = copy_seeds(base / "corpus")
-    (corpus / "zephyr-visitors.txt").write_text(ZEPHYR_DOC, encoding="utf-8")
-    built = make_settings(REPO_ROOT, corpus, base / "idx")
-    report = build_index(built)
-    assert report.changed and not report.errors, report
-    return built
+    return seed_index(
+        tmp_path_factory.mktemp("explain"), {"zephyr-visitors.txt": ZEPHYR_DOC}
+    )
 
 
 @pytest.fixture(scope="module")

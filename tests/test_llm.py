@@ -8,18 +8,17 @@ take 5-40 s on a 2-core machine).
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import copy_seeds
+from conftest import index_plus
 
 from assistant.answer import REFUSAL, Answer, Assistant, render_answer
 from assistant.documents import Chunk
 from assistant.embeddings import get_embedder
-from assistant.index import Index, build_index
+from assistant.index import Index
 from assistant.llm import GeneratorUnavailable, LocalServer, default_gguf
 from assistant.settings import Settings
 from assistant.text import split_answer_sentences
@@ -97,13 +96,7 @@ def psed_local(assistant: Assistant) -> Answer:
 def injected(minilm_index: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The seed index plus a prompt-injection document, built incrementally on a copy."""
     base = tmp_path_factory.mktemp("llm-inject")
-    corpus = copy_seeds(base / "corpus")
-    (corpus / "visiting-policy.txt").write_text(INJECTION, encoding="utf-8")
-    shutil.copytree(minilm_index.indexes, base / "idx")
-    settings = minilm_index.with_overrides(corpus_dir=corpus, index_dir=base / "idx")
-    report = build_index(settings)
-    assert report.added == ["visiting-policy"] and not report.errors, report
-    return settings
+    return index_plus(minilm_index, base, "visiting-policy.txt", INJECTION)
 
 
 # ----------------------------------------------------------------------------- local

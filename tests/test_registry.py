@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, copy_seeds, make_settings
+from conftest import seed_index
 from typer.testing import CliRunner
 
 from assistant import generators, retrievers
@@ -22,7 +22,6 @@ from assistant.documents import CITED_FIELDS, Chunk, Citation, Hit, cited_fields
 from assistant.eval_runner import run_eval
 from assistant.extractive import compose
 from assistant.generators import Generator, Request
-from assistant.index import build_index
 from assistant.registry import Registry, UnknownName
 from assistant.retrieve import Retriever
 from assistant.retrievers import BaseRetriever, Filters, SearchResult, fuse
@@ -81,11 +80,7 @@ def first_chunks() -> Iterator[type[BaseRetriever]]:
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    base = tmp_path_factory.mktemp("registry")
-    built = make_settings(REPO_ROOT, copy_seeds(base / "corpus"), base / "idx")
-    report = build_index(built)
-    assert report.changed and not report.errors, report
-    return built
+    return seed_index(tmp_path_factory.mktemp("registry"))
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import REPO_ROOT, cli_env, free_port, stop, wait_until_up
+from conftest import free_port, start_serve, stop, wait_until_up
 
 from assistant.index import build_index
 from assistant.settings import Settings
@@ -38,19 +36,8 @@ NEW_QUESTION = "What does the Zephyr visit protocol ask inspectors to record?"
 @contextlib.contextmanager
 def serving(settings: Settings, tmp_path: Path, timeout: float = 180) -> Iterator[str]:
     """`assistant serve` in a subprocess; yields the page's URL once it answers /config."""
-    port = free_port()
+    proc, port, log = start_serve(settings, tmp_path)
     url = f"http://127.0.0.1:{port}/"
-    log = tmp_path / f"serve-{port}.log"
-    env = cli_env(settings, ASSISTANT_FEEDBACK_PATH=str(tmp_path / "fb.jsonl"))
-    with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
     try:
         wait_until_up(proc, url + "config", log, "serve", timeout)
         yield url

@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, cli_env, free_port
+from conftest import REPO_ROOT, start_serve
 
 URL = re.compile(r"https?://\S+")
 
@@ -30,27 +28,16 @@ def test_pyproject_metadata_has_no_deprecation_warnings() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_serve_prints_one_line_with_the_address(minilm_index, tmp_path: Path) -> None:
-    port = free_port()
-    env = cli_env(minilm_index, ASSISTANT_FEEDBACK_PATH=str(tmp_path / "fb.jsonl"))
-    log = tmp_path / "serve.log"
-    with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 240
-            while time.monotonic() < deadline and "ready at" not in log.read_text("utf-8"):
-                assert proc.poll() is None, log.read_text("utf-8")
-                time.sleep(0.5)
-            time.sleep(2)  # anything printed just after the line counts too
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+    proc, port, log = start_serve(minilm_index, tmp_path)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and "ready at" not in log.read_text("utf-8"):
+            assert proc.poll() is None, log.read_text("utf-8")
+            time.sleep(0.5)
+        time.sleep(2)  # anything printed just after the line counts too
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
     text = log.read_text(encoding="utf-8")
     assert "ready at" in text, text
     lines = [line for line in text.splitlines() if URL.search(line)]
