@@ -6,6 +6,7 @@ Screenshots go to test-artifacts/ui/ (git-ignored) for a human to look at.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -123,6 +124,17 @@ class Browser:
         context.route("**/*", self._guard)
         context.on("request", lambda req: self.requested.append(req.url))
         return context
+
+    @contextlib.contextmanager
+    def themed_page(self, url: str, scheme: str) -> Iterator[Any]:
+        """`url` in `scheme` (light or dark) on a page of its own context, closed after."""
+        context = self.context(scheme)
+        try:
+            page = context.new_page()
+            page.goto(f"{url}?__theme={scheme}")
+            yield page
+        finally:
+            context.close()
 
     def assert_offline(self) -> None:
         assert self.requested, "no requests were recorded"
@@ -337,10 +349,7 @@ def test_axe_finds_no_serious_violation_on_any_tab_light_or_dark(
     report: dict[str, Any] = {}
     failures: list[str] = []
     for scheme in ("light", "dark"):
-        context = chromium.context(scheme)
-        page = context.new_page()
-        try:
-            page.goto(f"{url}?__theme={scheme}")
+        with chromium.themed_page(url, scheme) as page:
             page.locator("#question textarea").wait_for()
             dark = page.evaluate("() => document.body.classList.contains('dark')")
             assert dark == (scheme == "dark"), f"{scheme} mode was not applied"
@@ -356,8 +365,6 @@ def test_axe_finds_no_serious_violation_on_any_tab_light_or_dark(
                     path=str(ARTIFACTS / f"axe-{scheme}-{tab.split()[0].lower()}.png"),
                     full_page=True,
                 )
-        finally:
-            context.close()
     (ARTIFACTS / "axe-report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     assert len(report) == 2 * len(TABS)
     assert not failures, "\n".join(failures)
@@ -587,10 +594,7 @@ def test_a_file_that_cannot_be_added_is_listed_with_its_reason_then_deleted(
     quarantined = settings.corpus / "rejected" / broken.name
     failures: list[str] = []
     for scheme in ("light", "dark"):
-        context = chromium.context(scheme)
-        page = context.new_page()
-        try:
-            page.goto(f"{url}?__theme={scheme}")
+        with chromium.themed_page(url, scheme) as page:
             page.get_by_role("tab", name="Documents").click()
             section = page.locator("#rejected-files")
             if scheme == "light":
@@ -628,7 +632,5 @@ def test_a_file_that_cannot_be_added_is_listed_with_its_reason_then_deleted(
             expect(page.locator("#rejected-confirm")).to_be_hidden()
             assert not quarantined.exists()
             assert not quarantined.with_name(broken.name + ".reason").exists()
-        finally:
-            context.close()
     assert not failures, "\n".join(failures)
     chromium.assert_offline()
