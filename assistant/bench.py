@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -296,11 +297,11 @@ def run_bench(
             use_real = size <= real_max
             if not use_real and composer is None:
                 composer = ComposedEmbedder(real, sentences)
-            row, s = _build_size(
+            row, s, chunks = _build_size(
                 settings, folder, sentences, size, real if use_real else composer, log
             )
             if use_real:
-                row.update(_encoder_speed(s, real, row["ingest_chunks_per_s"]))
+                row.update(_encoder_speed(s, real, row["ingest_chunks_per_s"], chunks))
             log(f"size {size}: querying in a fresh process")
             row.update(_query_process(settings, s, folder, qs))
             row.update(_embedded_latency(s, qs, real))
@@ -317,7 +318,7 @@ def run_bench(
 
 def _build_size(
     settings: Settings, folder: Path, sentences: list[str], size: int, embedder: Any, log: Any
-) -> tuple[dict[str, Any], Settings]:
+) -> tuple[dict[str, Any], Settings, Sequence[Any]]:
     """Write a synthetic corpus of about `size` chunks and index it, timed."""
     from assistant.bm25 import BM25Index
     from assistant.index import Index, build_index, embed_text
@@ -340,19 +341,21 @@ def _build_size(
         "ingest_chunks_per_s": round(build.chunks_total / build_s, 1),
         "index_mb": round(_dir_size(s.indexes) / 1e6, 1),
     }
-    texts = [embed_text(c) for c in Index.open(s).chunks]
+    chunks = Index.open(s).chunks
+    texts = [embed_text(c) for c in chunks]
     t0 = time.perf_counter()
     BM25Index.build(texts)
     row["bm25_build_s"] = round(time.perf_counter() - t0, 2)
-    return row, s
+    return row, s, chunks
 
 
-def _encoder_speed(s: Settings, real: Any, ingest_per_s: float) -> dict[str, Any]:
+def _encoder_speed(
+    s: Settings, real: Any, ingest_per_s: float, chunks: Sequence[Any]
+) -> dict[str, Any]:
     """The fp32 encoder alone on 512 of the index's chunks: on their text once (`raw`, the
     issue's reference) and on what ingestion encodes for them (`same inputs`)."""
-    from assistant.index import Index, embed_text, encode_chunks
+    from assistant.index import embed_text, encode_chunks
 
-    chunks = Index.open(s).chunks
     sample = [chunks[i] for i in random.Random(3).sample(range(len(chunks)), min(512, len(chunks)))]
     t0 = time.perf_counter()
     real.encode([embed_text(c) for c in sample])
