@@ -24,6 +24,7 @@ from pathlib import Path
 from assistant.blocks import Block, BlockDocument, Item, MarkerKind, split_marker, squash
 from assistant.clean import is_chrome_line
 from assistant.loaders import LoadError, _decode_text
+from assistant.txt_riffle import HYPHEN_END, SENTENCE_END, TERMINAL, Reader, unriffle
 
 # ------------------------------------------------------------------------------ line level
 
@@ -34,9 +35,8 @@ _MARKUP = re.compile(r"</?[a-z][a-z0-9]*\b[^>]*>|\*\*|__", re.I)
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _SPACES = dict.fromkeys(map(ord, "\t\u00a0\u2009\u202f\u2007"), " ")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_TERMINAL = re.compile(r"[.!?:;][\"'”’)\]]*$")
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")  # ";" or ":" may still go on lower-case
-_HYPHEN_END = re.compile(r"[A-Za-z]{2,}-$")
+_TERMINAL, _SENTENCE_END, _HYPHEN_END = TERMINAL, SENTENCE_END, HYPHEN_END
+_DANGLING_NUMBER = re.compile(r"[a-z,] \(?\d{1,2}[.)]$")
 _LINE_MARKER = re.compile(r"^(?:[•●▪◦‣∙·*–—-]\s+|\(?(?:\d{1,3}|[a-z]|[ivx]{1,5})[.)]\s+\S)")
 # A running header must repeat at least this often (after a page marker) to be removed; a
 # two-page file has one page break, so once is enough there when the line repeats the title.
@@ -92,8 +92,9 @@ class Unit:
 
     @property
     def open(self) -> bool:
-        """Still waiting for its continuation: the last line ends mid-sentence."""
-        return not _SENTENCE_END.search(self.last)
+        """Still waiting for its continuation: the last line ends mid-sentence, or on the
+        number of an inline item whose text is on the next line ("... disadvantage 3.")."""
+        return not _SENTENCE_END.search(self.last) or bool(_DANGLING_NUMBER.search(self.last))
 
 
 def load_txt(path: Path, data: bytes) -> BlockDocument:
@@ -104,6 +105,7 @@ def load_txt(path: Path, data: bytes) -> BlockDocument:
     if not lines:
         raise LoadError(path, "no readable text (only page furniture or blank lines)")
     vocab = _Vocabulary(lines)
+    lines = _unriffled(lines, vocab)
     units = _join_units(lines, vocab)
     blocks = _structure(units, vocab)
     if not blocks:
@@ -124,6 +126,17 @@ def load_txt(path: Path, data: bytes) -> BlockDocument:
         pages=pages if pages > 1 else None,
         removed=chrome,
     )
+
+
+def _unriffled(lines: list[Line], vocab: _Vocabulary) -> list[Line]:
+    """The lines with two-column riffles read column by column (`txt_riffle`); the first
+    line of the second column opens a block, as if a blank line came before it."""
+    reader = Reader(vocab.evidence, vocab.name, vocab.floor)
+    found = unriffle([ln.text for ln in lines], [ln.gap for ln in lines], reader)
+    if found is None:
+        return lines
+    order, starts = found
+    return [replace(lines[i], gap=True) if i in starts else lines[i] for i in order]
 
 
 def _normalise(text: str) -> list[str]:
@@ -214,9 +227,16 @@ class _Vocabulary:
         self.ngrams: Counter[tuple[str, ...]] = Counter()
         self.starts: Counter[str] = Counter()  # capitalised word opening a sentence
         self.inner_caps: Counter[str] = Counter()  # capitalised word after a lowercase word
+        # Words not cut by a line-end hyphen: "orienta-" / "tion" are no words of the
+        # document, and four "-tion" tails must not make "tion" look like one.
+        self.whole: Counter[str] = Counter()
+        cut_before = False
         for ln in lines:
             toks = _tokens(ln.text)
             self.words.update(toks)
+            cut_after = bool(_HYPHEN_END.search(ln.text))
+            self.whole.update(toks[int(cut_before) : len(toks) - int(cut_after)])
+            cut_before = cut_after
             for n in (2, 3, 4):
                 self.ngrams.update(tuple(toks[i : i + n]) for i in range(len(toks) - n + 1))
             self._caps(ln.text.split())
@@ -312,6 +332,9 @@ def _join_units(lines: list[Line], vocab: _Vocabulary) -> list[Unit]:
         target = owner[links[i]] if i in links else _continues(i, lines, owner, vocab)
         if target is None and i and _wrapped_bullet(owner[i - 1], ln):
             target, text = owner[i - 1], _bullet_body(text) or text
+        if target is None and (split := _split_last(i, lines, owner, vocab)) is not None:
+            target, fresh = split
+            units.append(fresh)
         if target is None:
             target = Unit(page=ln.page)
             units.append(target)
@@ -322,6 +345,45 @@ def _join_units(lines: list[Line], vocab: _Vocabulary) -> list[Unit]:
         target.reserved = sources.get(i)
         owner.append(target)
     return units
+
+
+def _split_last(
+    i: int, lines: list[Line], owner: list[Unit], vocab: _Vocabulary
+) -> tuple[Unit, Unit] | None:
+    """(unit line `i` continues, unit split off) when a lower-case line continues nothing
+    because the capitalised line before it was wrongly appended to an older unit.
+
+    That line (B1) opened a block of its own: a new paragraph after a list item, or the
+    first line of a column riffled with the older unit's (A1 B1 A2 B2). It is split off into
+    a fresh unit, and line `i` goes back to the older unit (a riffle) or on from B1, by the
+    evidence across both joins and the next line's: riffle when A1 + line i and B1 + line
+    i+1 read on better than B1 + line i and line i + line i+1; a tie keeps the plain reading.
+    """
+    ln = lines[i]
+    if i < 2 or ln.gap or not ln.text[:1].islower():
+        return None
+    older = owner[i - 1]
+    b1 = lines[i - 1].text
+    if len(older.lines) < 2 or older.last != b1 or not b1[:1].isupper() or lines[i - 1].gap:
+        return None
+    a1 = older.lines[-2]
+    if _SENTENCE_END.search(a1):
+        return None  # B1 followed a finished sentence: appending it was no guess
+    fresh = Unit(page=lines[i - 1].page)
+    _append(fresh, b1, i - 1)
+    rest = Unit(page=older.page)
+    for k, line in enumerate(older.lines[:-1]):
+        _append(rest, line, older.last_used - (len(older.lines) - 1 - k))
+    older.lines, older.lo, older.hi = rest.lines, rest.lo, rest.hi
+    older.last_used = older.last_used - 1
+    owner[i - 1] = fresh
+    nxt = lines[i + 1].text if i + 1 < len(lines) and not lines[i + 1].gap else ""
+    riffle = vocab.evidence(a1, ln.text) + (vocab.evidence(b1, nxt) if nxt else 0)
+    plain = vocab.evidence(b1, ln.text) + (vocab.evidence(ln.text, nxt) if nxt else 0)
+    if riffle > plain and _fits(older, ln.text, vocab.floor):
+        older.partner, fresh.partner = fresh, older
+        return older, fresh
+    return fresh, fresh
 
 
 _INNER_SENTENCE = re.compile(r"[a-z)][.!?][\"'”’)]* [A-Z]")
@@ -369,7 +431,7 @@ def _fits(unit: Unit, text: str, floor: int) -> bool:
     if _HYPHEN_END.search(unit.last):
         return True
     nxt = len(unit.last) + 1 + len(text.split()[0])
-    return nxt > floor and max(unit.lo, len(text)) < min(unit.hi, nxt)
+    return nxt >= floor and max(unit.lo, len(text)) < min(unit.hi, nxt)
 
 
 def _evidence_links(lines: list[Line], vocab: _Vocabulary) -> dict[int, int]:
@@ -393,6 +455,10 @@ def _evidence_links(lines: list[Line], vocab: _Vocabulary) -> dict[int, int]:
             if j in links or not cand[:1].islower() or _LINE_MARKER.match(cand):
                 continue
             score = vocab.evidence(ln.text, cand)
+            before = lines[j - 1].text
+            if j - 1 > i and not lines[j].gap and not _TERMINAL.search(before):
+                if vocab.evidence(before, cand) >= score:
+                    continue  # the line before it reads on into it at least as well
             if score > best_score:
                 best, best_score = j, score
         if best is not None and best_score >= 3 and best > i + 1:
@@ -518,14 +584,16 @@ def _unit_text(unit: Unit, vocab: _Vocabulary) -> str:
 def _rejoin(head: str, tail: str, vocab: _Vocabulary) -> bool:
     """Drop a line-end hyphen when the joined word occurs elsewhere in the document, or when
     neither part is a word of the document (so it cannot be a compound like "sixth-form":
-    "compa-" + "nion" joins even where "companion" is used only once)."""
+    "compa-" + "nion" joins even where "companion" is used only once, and so does
+    "orienta-" + "tion"). Parts are counted only where no line-end hyphen cut them
+    (`_Vocabulary.whole`), so other "-tion" tails do not make "tion" a word."""
     joined = _tokens(head + tail)
     if not joined:
         return False
     if vocab.words[joined[-1]] > 0:
         return True
     parts = _tokens(head)[-1:] + _tokens(tail)[:1]
-    return len(parts) == 2 and not any(vocab.words[w] > 1 for w in parts)
+    return len(parts) == 2 and not any(vocab.whole[w] > 0 for w in parts)
 
 
 def _structure(units: list[Unit], vocab: _Vocabulary) -> list[Block]:
@@ -600,15 +668,19 @@ def _item(mk: tuple[MarkerKind, str, str], page: int | None, level: int) -> Piec
 
 def _inline_numbers(text: str) -> tuple[str, list[tuple[str, str]]] | None:
     """("lead-in", [("1.", "first"), ("2.", "second")]) when numbered items run inline: the
-    numbers must count up from 1 (or from the unit's own leading number) in order."""
+    numbers must count up from 1 (or from the unit's own leading number) in order, each item
+    starting upper-case - or lower-case like the first one when a colon leads into them."""
     hits = list(_INLINE_NUMBER.finditer(text))
     chain: list[re.Match[str]] = []
+    lower = False  # "... steps to: 1. change ... 2. remove ...": items that go on lower-case
     for m in hits:
         want = int(chain[-1].group(1)) + 1 if chain else None
+        first = text[m.end() : m.end() + 1]
         if want is None:
             if m.group(1) == "1" or m.start() == 0:
                 chain = [m]
-        elif int(m.group(1)) == want and text[m.end() : m.end() + 1].isupper():
+                lower = first.islower() and text[: m.start()].rstrip().endswith(":")
+        elif int(m.group(1)) == want and (first.isupper() or (lower and first.islower())):
             chain.append(m)
     if len(chain) < 2:
         return None
@@ -765,7 +837,9 @@ def _glued_split(text: str, vocab: _Vocabulary, numbered: bool) -> tuple[str, st
         if before.isdigit() and vocab.ngrams[(before, _bare(w).lower())] >= 2:
             continue  # "on 31 March 2025": the document writes the pair elsewhere too
         ends_word = before[:1].islower() or before.isdigit()
-        if not (w[:1].isupper() and ends_word and before[-1:].isalnum()):
+        # "1. Introduction This handbook ...": a one-word numbered heading is capitalised
+        one_word = numbered and i == 2 and bool(_NUMBERED.match(text)) and vocab.starter(w)
+        if not (w[:1].isupper() and (ends_word or one_word) and before[-1:].isalnum()):
             continue
         if numbered and not vocab.name(w):
             return " ".join(words[:i]), " ".join(words[i:])
@@ -966,6 +1040,8 @@ def _table_at(pieces: list[Piece], k: int, chain: set[int]) -> tuple[list[list[s
         if _LETTERED.match(text):
             break
         got = _body_rows(text, len(header))
+        if got is None and _numbered_next(p, rows):
+            got = _short_row(text, len(header))
         if got is None and len(rows) >= 2 and _row_tail(text, pieces, n, len(header)):
             rows[-1][-1] = f"{rows[-1][-1]} {text}"  # a row's wrapped last line cut off
             used += 1
@@ -975,6 +1051,27 @@ def _table_at(pieces: list[Piece], k: int, chain: set[int]) -> tuple[list[list[s
         rows.extend(got)
         used += 1
     return (rows, used) if len(rows) >= 3 else None
+
+
+def _numbered_next(p: Piece, rows: list[list[str]]) -> bool:
+    """The piece is a row numbered one on from the row before ("2. Fair judgements ..."
+    after "1. Hear from every child ..."), or the first numbered row after the header."""
+    m = re.match(r"(\d{1,2})\.?$", p.label or "") if p.kind == "item" else None
+    if m is None:
+        return False
+    prev = re.match(r"(\d{1,2})\.?\s", rows[-1][0] + " ") if len(rows) > 1 else None
+    return int(m.group(1)) == (int(prev.group(1)) + 1 if prev else 1)
+
+
+def _short_row(text: str, want: int) -> list[list[str]] | None:
+    """A numbered row whose cells cannot all be found (a cell starting lower-case leaves
+    no mark where it begins): the cells that can be, the last one holding the rest, padded
+    to the header's width so the row stays in its table, whole and in order."""
+    for have in range(want - 1, 1, -1):
+        cells = _cells(text, have)
+        if cells is not None:
+            return [cells + [""] * (want - have)]
+    return None
 
 
 def _row_text(p: Piece) -> str | None:
@@ -1076,7 +1173,7 @@ def _cells(text: str, want: int | None) -> list[str] | None:
     number after a number or content word ("Fewer than 500 2 to 3 inspectors"), a capital
     after a capitalised word ("1 Outstanding The agency ..."), a number after a function word.
     """
-    words = text.split()
+    words = _dates_as_words(text.split())
     if len(words) < 2 or len(words) > 60:
         return None
     tail: list[str] = []
@@ -1106,7 +1203,30 @@ def _cells(text: str, want: int | None) -> list[str] | None:
             return None
     bounds = [0, *cuts, len(words)]
     cells = [" ".join(words[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
-    return cells + tail
+    return [c.replace(_DATE_JOIN, " ") for c in cells + tail]
+
+
+_MONTHS = frozenset(
+    "january february march april may june july august september october november december".split()
+)
+_DATE_JOIN = "\u00a0"  # joins a date's words while cells are cut; a space again after
+
+
+def _dates_as_words(words: list[str]) -> list[str]:
+    """Words with each date ("30 September 2025", "March 2026") as one word, so no cell cut
+    falls inside it: a capital after a number ("30 | September") and a number after a
+    capital ("March | 2026") are cell starts anywhere else in a row."""
+    out: list[str] = []
+    for w in words:
+        if out and _DATE_JOIN in out[-1] and re.fullmatch(r"\d{4}[,;.]?", w):
+            out[-1] += _DATE_JOIN + w  # the year after "30 September"
+        elif out and w.lower().strip(",;.") in _MONTHS and re.fullmatch(r"\d{1,2}", out[-1]):
+            out[-1] += _DATE_JOIN + w
+        elif out and re.fullmatch(r"\d{4}[,;.]?", w) and out[-1].lower() in _MONTHS:
+            out[-1] += _DATE_JOIN + w
+        else:
+            out.append(w)
+    return out
 
 
 def _strong_starts(words: list[str], header: bool) -> list[int]:
@@ -1131,7 +1251,7 @@ def _weak_starts(words: list[str], strong: set[int]) -> list[list[int]]:
         if i in strong or re.search(r"[,;:(]$", before):
             continue
         function = before.lower() in _FUNCTION_WORDS
-        if w[:1].isdigit() and _NUMERIC.match(w):
+        if (w[:1].isdigit() and _NUMERIC.match(w)) or _DATE_JOIN in w:  # a number or a date
             tiers[2 if function else 0].append(i)
         elif w[:1].isupper() and before[:1].isupper() and not function:
             tiers[1].append(i)

@@ -71,8 +71,10 @@ def open_source(index: Any, chunk_id: str, quote: str = "") -> SourceView:
     # the cited chunk's whole section, plus one chunk either side, within MAX_AROUND
     while lo > 0 and by_id.get(order[lo - 1]) and by_id[order[lo - 1]].section == chunk.section:
         lo -= 1
-    while hi + 1 < len(order) and by_id.get(order[hi + 1]) and (
-        by_id[order[hi + 1]].section == chunk.section
+    while (
+        hi + 1 < len(order)
+        and by_id.get(order[hi + 1])
+        and (by_id[order[hi + 1]].section == chunk.section)
     ):
         hi += 1
     lo, hi = max(0, lo - 1, at - MAX_AROUND // 2), min(len(order) - 1, hi + 1, at + MAX_AROUND // 2)

@@ -145,3 +145,37 @@ def fidelity(source: Source, blocks: list[Block], furniture_texts: list[str] = (
         missed_headings=sorted(want - got),
         extra_headings=sorted(got - want),
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the round-trip figures of one rendered format, per document and mean; the
+    measurement behind the loaders' constants (e.g. `assistant.txt_riffle.MARGIN`)."""
+    import argparse
+    from pathlib import Path
+
+    from assistant.loaders import load_blocks
+    from evals.render import DEFAULT_SRC, discover_sources, parse_source
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("rendered", type=Path, help="a folder of one format from `evals.render`")
+    ap.add_argument("--src", type=Path, default=DEFAULT_SRC, help="the suite sources")
+    args = ap.parse_args(argv)
+    total = {"text_recall": 0.0, "heading_f1": 0.0, "order_tau": 0.0}
+    sources = discover_sources(args.src)
+    for src in sources:
+        source = parse_source(src)
+        path = next(p for p in args.rendered.glob(f"{source.doc_id}.*") if p.suffix != ".yaml")
+        fid = fidelity(source, load_blocks(path).blocks)
+        for key in total:
+            total[key] += getattr(fid, key)
+        print(
+            f"{source.doc_id:42s} text_recall {fid.text_recall:.3f}  heading_f1 "
+            f"{fid.heading_f1:.3f}  order_tau {fid.order_tau:.3f}  furniture {len(fid.furniture)}"
+        )
+    n = max(1, len(sources))
+    print("mean " + "  ".join(f"{k} {v / n:.3f}" for k, v in total.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -84,7 +84,6 @@ CHROME_PHRASES = [
 ]
 
 
-
 def norm(line: str) -> str:
     """Whitespace squashed and inline markup ("**", "<u>") dropped, as the loaders drop it."""
     line = re.sub(r"\*\*|</?u>", "", line)

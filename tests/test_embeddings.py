@@ -38,8 +38,9 @@ def test_onnx_backend_matches_sentence_transformers(tmp_path: Path) -> None:
 
 def test_hash_embedder_ranks_related_text_higher() -> None:
     emb = HashEmbeddings()
-    q, near, far = emb.encode(["equality duty aims", "the aims of the equality duty",
-                               "passport renewal abroad"])
+    q, near, far = emb.encode(
+        ["equality duty aims", "the aims of the equality duty", "passport renewal abroad"]
+    )
     assert float(q @ near) > float(q @ far)
 
 

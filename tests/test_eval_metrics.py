@@ -23,17 +23,28 @@ from assistant.eval_questions import Question
     [
         ("Fieldwork lasts five days. [1]", False, False, None),
         ("Agencies must follow the duty and we will check whether they do so.", False, False, None),
-        ("In seeking to eliminate discrimination, inspectors will evaluate", False, False,
-         "stops mid-sentence"),
+        (
+            "In seeking to eliminate discrimination, inspectors will evaluate",
+            False,
+            False,
+            "stops mid-sentence",
+        ),
         ("Inspectors will speak to children and carers.", False, False, None),
         ("provide a draft report within ten working days.", False, False, "starts mid-sentence"),
-        ("The lead inspector will contact the registered manager and", False, False,
-         "stops mid-sentence"),
+        (
+            "The lead inspector will contact the registered manager and",
+            False,
+            False,
+            "stops mid-sentence",
+        ),
         ("eliminate discrimination, harassment and victimisation", True, False, None),
-        ("advance equality of opportunity between persons who share a", True, False,
-         "cut at a line end"),
-        ("children are seen alone by their social worker within", True, False,
-         "cut at a line end"),
+        (
+            "advance equality of opportunity between persons who share a",
+            True,
+            False,
+            "cut at a line end",
+        ),
+        ("children are seen alone by their social worker within", True, False, "cut at a line end"),
         ("Inspection should:", False, False, "lead-in without its items"),
         ("Inspection should:", False, True, None),
         ("to have due regard to the need to—", False, False, "lead-in without its items"),
@@ -44,8 +55,12 @@ from assistant.eval_questions import Question
         ("Stage 2 | The lead inspector and", False, False, "cut at a line end"),
         ("Published 14 March 2025", False, False, "date or metadata line"),
         ("3. Judgements and grades", False, False, "heading or title"),
-        ("Framework for inspecting independent fostering agencies", False, False,
-         "heading or title"),
+        (
+            "Framework for inspecting independent fostering agencies",
+            False,
+            False,
+            "heading or title",
+        ),
         ("“Children say they feel safe.”", False, False, None),
         ("The report is published within 25 working days (see annex B).", False, False, None),
     ],
@@ -92,8 +107,14 @@ def _cite(n: int, doc: str, text: str) -> Citation:
 
 
 def _q(**kw: object) -> Question:
-    base = {"id": "q1", "question": "How long is fieldwork?", "set": "s", "sources": ["a"],
-            "evidence": ["fieldwork lasts"], "facts": ["five days"]}
+    base = {
+        "id": "q1",
+        "question": "How long is fieldwork?",
+        "set": "s",
+        "sources": ["a"],
+        "evidence": ["fieldwork lasts"],
+        "facts": ["five days"],
+    }
     return Question.model_validate(base | kw)
 
 
@@ -115,8 +136,13 @@ def test_score_answer_rows_carry_answer_level_fields() -> None:
 
 def test_comparison_questions_are_not_mixed_document_failures() -> None:
     cites = [_cite(1, "a", "Fieldwork lasts five days."), _cite(2, "b", "Fieldwork lasts four.")]
-    answer = _answer([Sentence("Fieldwork lasts five days.", [1], True),
-                      Sentence("Fieldwork lasts four.", [2], True)], cites)
+    answer = _answer(
+        [
+            Sentence("Fieldwork lasts five days.", [1], True),
+            Sentence("Fieldwork lasts four.", [2], True),
+        ],
+        cites,
+    )
     row = score_answer(_q(sources=["a", "b"]), answer, lambda _cid: None, 2, 1.0)
     assert row["mixed_documents"] is None
 
@@ -135,8 +161,14 @@ def test_comparison_questions_are_not_mixed_document_failures() -> None:
     ],
 )
 def test_failure_cause(fields: dict, cause: str | None) -> None:
-    row = {"answerable": True, "refused": False, "facts_missed": [], "relevant_ranks": [1],
-           "fragments": [], "error": None} | fields
+    row = {
+        "answerable": True,
+        "refused": False,
+        "facts_missed": [],
+        "relevant_ranks": [1],
+        "fragments": [],
+        "error": None,
+    } | fields
     assert failure_cause(row) == cause
 
 

@@ -41,8 +41,11 @@ from assistant.report import METRICS, compare_reports
 EDI = "cafcass-inspection-framework-edi-statement-2020"
 NEWS = "news-ofsted-announces-full-inspection-of-cafcass"
 SUMMARY_KEYS = {m.key for m in METRICS} | {"n_questions", "n_answerable", "n_unanswerable"}
-EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*https?:|"""
-                      r"""<script|<link|@import""", re.IGNORECASE)
+EXTERNAL = re.compile(
+    r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*https?:|"""
+    r"""<script|<link|@import""",
+    re.IGNORECASE,
+)
 
 SMALL_SET = f"""
 name: small
@@ -122,8 +125,10 @@ def test_fact_matching_alternatives_normalisation_and_whole_words() -> None:
         "section 149",
         "race",
     ]
-    answer = ("Ofsted must ELIMINATE   discrimination [1] and keep\nadvancing equality of "
-              "opportunity [2]; see section 149 [3]. It embraced diversity.")
+    answer = (
+        "Ofsted must ELIMINATE   discrimination [1] and keep\nadvancing equality of "
+        "opportunity [2]; see section 149 [3]. It embraced diversity."
+    )
     found, missed = match_facts(facts, answer)
     assert found == facts[:3]
     assert missed == ["race"]  # "embraced" must not count as "race"
@@ -145,22 +150,36 @@ def test_faithfulness_is_independent_of_the_answer_verifier() -> None:
 
 def test_score_answer_disagrees_with_verifier_on_invented_sentence() -> None:
     chunk = "Ofsted will formally review the arrangements by December 2021."
-    q = Question(id="q", question="When?", set="s", sources=[EDI],
-                 evidence=["formally review"], facts=["December 2021", "annually"])
+    q = Question(
+        id="q",
+        question="When?",
+        set="s",
+        sources=[EDI],
+        evidence=["formally review"],
+        facts=["December 2021", "annually"],
+    )
     answer = Answer(
         question="When?",
         answer="Ofsted will review the arrangements by December 2021. [1] "
-               "Judges audit spending quarterly. [1]",
+        "Judges audit spending quarterly. [1]",
         refused=False,
-        sentences=[Sentence("Ofsted will review the arrangements by December 2021.", [1], True),
-                   # the answer-time verifier accepted this one; the evaluation must not
-                   Sentence("Judges audit spending quarterly.", [1], True),
-                   Sentence("Not shown.", [], False)],
-        citations=[Citation(1, EDI, "t", "s", None, "c1", "formally review the arrangements",
-                            0.9, text=chunk)],
-        generator="extractive", timings_ms={"total": 5.0},
-        retrieved=[{"chunk_id": "c0", "doc_id": NEWS, "rank": 1, "score": 1.0},
-                   {"chunk_id": "c1", "doc_id": EDI, "rank": 2, "score": 0.5}],
+        sentences=[
+            Sentence("Ofsted will review the arrangements by December 2021.", [1], True),
+            # the answer-time verifier accepted this one; the evaluation must not
+            Sentence("Judges audit spending quarterly.", [1], True),
+            Sentence("Not shown.", [], False),
+        ],
+        citations=[
+            Citation(
+                1, EDI, "t", "s", None, "c1", "formally review the arrangements", 0.9, text=chunk
+            )
+        ],
+        generator="extractive",
+        timings_ms={"total": 5.0},
+        retrieved=[
+            {"chunk_id": "c0", "doc_id": NEWS, "rank": 1, "score": 1.0},
+            {"chunk_id": "c1", "doc_id": EDI, "rank": 2, "score": 0.5},
+        ],
     )
     texts = {"c0": "Four weeks.", "c1": chunk}
     row = score_answer(q, answer, texts.get, n_relevant=1, latency_ms=12.34)
@@ -175,11 +194,28 @@ def test_score_answer_disagrees_with_verifier_on_invented_sentence() -> None:
 def row(**values: Any) -> dict[str, Any]:
     """A hand-made per-question row with neutral defaults."""
     base: dict[str, Any] = {
-        "id": "q", "set": "s", "category": "general", "question": "?", "answerable": True,
-        "refused": False, "hit@1": 1.0, "hit@5": 1.0, "rr@5": 1.0, "ndcg@5": 1.0,
-        "n_citations": 1, "n_relevant_citations": 1, "n_quotes": 1, "n_aligned": 1,
-        "n_sentences_checked": 1, "n_faithful": 1, "facts": ["a"], "facts_found": ["a"],
-        "facts_missed": [], "fact_recall": 1.0, "latency_ms": 100.0, "error": None,
+        "id": "q",
+        "set": "s",
+        "category": "general",
+        "question": "?",
+        "answerable": True,
+        "refused": False,
+        "hit@1": 1.0,
+        "hit@5": 1.0,
+        "rr@5": 1.0,
+        "ndcg@5": 1.0,
+        "n_citations": 1,
+        "n_relevant_citations": 1,
+        "n_quotes": 1,
+        "n_aligned": 1,
+        "n_sentences_checked": 1,
+        "n_faithful": 1,
+        "facts": ["a"],
+        "facts_found": ["a"],
+        "facts_missed": [],
+        "fact_recall": 1.0,
+        "latency_ms": 100.0,
+        "error": None,
     }
     base.update(values)
     return base
@@ -188,16 +224,56 @@ def row(**values: Any) -> dict[str, Any]:
 def test_summarise_hand_made_rows() -> None:
     rows = [
         row(id="a", latency_ms=100.0),
-        row(id="b", **{"hit@1": 0.0, "rr@5": 0.5, "ndcg@5": 0.6}, n_citations=3,
-            n_relevant_citations=1, facts=["x", "y"], facts_found=["x"], latency_ms=300.0),
-        row(id="c", refused=True, **{"hit@1": 0.0, "hit@5": 0.0, "rr@5": 0.0, "ndcg@5": 0.0},
-            n_citations=0, n_relevant_citations=0, n_quotes=0, n_aligned=0,
-            n_sentences_checked=0, n_faithful=0, facts=["z"], facts_found=[], latency_ms=200.0),
-        row(id="u1", answerable=False, refused=True, **{"hit@1": None, "hit@5": None},
-            n_citations=0, n_relevant_citations=0, n_quotes=0, n_aligned=0,
-            n_sentences_checked=0, n_faithful=0, facts=[], facts_found=[], latency_ms=50.0),
-        row(id="u2", answerable=False, refused=False, n_sentences_checked=2, n_faithful=1,
-            n_quotes=2, n_aligned=1, facts=[], facts_found=[], latency_ms=400.0),
+        row(
+            id="b",
+            **{"hit@1": 0.0, "rr@5": 0.5, "ndcg@5": 0.6},
+            n_citations=3,
+            n_relevant_citations=1,
+            facts=["x", "y"],
+            facts_found=["x"],
+            latency_ms=300.0,
+        ),
+        row(
+            id="c",
+            refused=True,
+            **{"hit@1": 0.0, "hit@5": 0.0, "rr@5": 0.0, "ndcg@5": 0.0},
+            n_citations=0,
+            n_relevant_citations=0,
+            n_quotes=0,
+            n_aligned=0,
+            n_sentences_checked=0,
+            n_faithful=0,
+            facts=["z"],
+            facts_found=[],
+            latency_ms=200.0,
+        ),
+        row(
+            id="u1",
+            answerable=False,
+            refused=True,
+            **{"hit@1": None, "hit@5": None},
+            n_citations=0,
+            n_relevant_citations=0,
+            n_quotes=0,
+            n_aligned=0,
+            n_sentences_checked=0,
+            n_faithful=0,
+            facts=[],
+            facts_found=[],
+            latency_ms=50.0,
+        ),
+        row(
+            id="u2",
+            answerable=False,
+            refused=False,
+            n_sentences_checked=2,
+            n_faithful=1,
+            n_quotes=2,
+            n_aligned=1,
+            facts=[],
+            facts_found=[],
+            latency_ms=400.0,
+        ),
     ]
     s = summarise(rows)
     assert SUMMARY_KEYS <= set(s)
@@ -218,16 +294,36 @@ def test_summarise_hand_made_rows() -> None:
 
 # ----------------------------------------------------------------------------- gates
 def test_check_fail_under_names_every_failing_metric_and_latency_direction() -> None:
-    summary = {"hit@1": 0.4, "hit@5": 0.9, "fact_recall": 0.5, "latency_ms_p95": 812.0,
-               "latency_ms_p50": 90.0, "false_refusal_rate": 0.2, "refusal_accuracy": None}
-    bounds = parse_fail_under(["hit@1=0.5", "hit@5=0.8", "fact_recall=0.6",
-                               "latency_ms_p95=500", "latency_ms_p50=100",
-                               "false_refusal_rate=0.1", "refusal_accuracy=0.9"])
+    summary = {
+        "hit@1": 0.4,
+        "hit@5": 0.9,
+        "fact_recall": 0.5,
+        "latency_ms_p95": 812.0,
+        "latency_ms_p50": 90.0,
+        "false_refusal_rate": 0.2,
+        "refusal_accuracy": None,
+    }
+    bounds = parse_fail_under(
+        [
+            "hit@1=0.5",
+            "hit@5=0.8",
+            "fact_recall=0.6",
+            "latency_ms_p95=500",
+            "latency_ms_p50=100",
+            "false_refusal_rate=0.1",
+            "refusal_accuracy=0.9",
+        ]
+    )
     failures = check_fail_under(summary, bounds)
     text = "\n".join(failures)
     assert len(failures) == 5
-    for name in ("hit@1", "fact_recall", "latency_ms_p95", "false_refusal_rate",
-                 "refusal_accuracy"):
+    for name in (
+        "hit@1",
+        "fact_recall",
+        "latency_ms_p95",
+        "false_refusal_rate",
+        "refusal_accuracy",
+    ):
         assert name in text
     assert "hit@5" not in text and "latency_ms_p50" not in text
     assert "above the maximum 500" in text and "not measured" in text
@@ -264,15 +360,25 @@ def test_eval_command_usage_errors_exit_2_before_loading_models(
     ("body", "expected"),
     [
         ("questions:\n  - id: q1\n    sources: [d]\n", ["q1", "'question'"]),
-        ("questions:\n  - id: q1\n    question: Hi?\n    answerable: maybe\n    sources: [d]\n",
-         ["q1", "'answerable'", "maybe"]),
-        ("questions:\n  - {id: q1, question: 'A?', sources: [d]}\n"
-         "  - {id: q1, question: 'B?', sources: [d]}\n", ["q1", "'id'", "duplicate"]),
-        ("questions:\n  - id: q1\n    question: A?\n    sources: [d]\n    history:\n"
-         "      - {role: system, content: hi}\n", ["q1", "'history'", "system"]),
+        (
+            "questions:\n  - id: q1\n    question: Hi?\n    answerable: maybe\n    sources: [d]\n",
+            ["q1", "'answerable'", "maybe"],
+        ),
+        (
+            "questions:\n  - {id: q1, question: 'A?', sources: [d]}\n"
+            "  - {id: q1, question: 'B?', sources: [d]}\n",
+            ["q1", "'id'", "duplicate"],
+        ),
+        (
+            "questions:\n  - id: q1\n    question: A?\n    sources: [d]\n    history:\n"
+            "      - {role: system, content: hi}\n",
+            ["q1", "'history'", "system"],
+        ),
         ("questions:\n  - id: q1\n    question: A?\n", ["q1", "'sources'"]),
-        ("questions:\n  - id: q1\n    question: A?\n    sources: [d]\n    facts: [[]]\n",
-         ["q1", "'facts'"]),
+        (
+            "questions:\n  - id: q1\n    question: A?\n    sources: [d]\n    facts: [[]]\n",
+            ["q1", "'facts'"],
+        ),
         ("questions:\n  - question: A?\n    sources: [d]\n", ["#1", "'id'"]),
         ("name: x\n", ["'questions'"]),
         ("questions: [\n", ["not valid YAML"]),
@@ -291,39 +397,56 @@ def test_malformed_set_errors_name_file_question_and_field(
 
 
 def test_defaults_and_unanswerable_without_sources(tmp_path: Path) -> None:
-    path = write_set(tmp_path, "questions:\n  - {id: 7, question: ' Hi? ', answerable: false}\n",
-                     "defaults.yaml")
+    path = write_set(
+        tmp_path, "questions:\n  - {id: 7, question: ' Hi? ', answerable: false}\n", "defaults.yaml"
+    )
     qs = load_question_set(path)
     assert qs.name == "defaults"
     q = qs.questions[0]
     assert (q.id, q.question, q.category, q.answerable, q.sources, q.facts, q.history) == (
-        "7", "Hi?", "general", False, [], [], [])
+        "7",
+        "Hi?",
+        "general",
+        False,
+        [],
+        [],
+        [],
+    )
 
 
 def test_unknown_field_is_an_error_naming_it(tmp_path: Path) -> None:
     """A misspelt key would silently score against nothing; the model forbids extras."""
-    path = write_set(tmp_path, "questions:\n  - {id: q7, question: 'Hi?', sources: [d],"
-                               " evidnce: [x]}\n", "typo.yaml")
+    path = write_set(
+        tmp_path,
+        "questions:\n  - {id: q7, question: 'Hi?', sources: [d], evidnce: [x]}\n",
+        "typo.yaml",
+    )
     with pytest.raises(QuestionSetError) as info:
         load_question_set(path)
     assert all(part in str(info.value) for part in ("typo.yaml", "q7", "'evidnce'", "unknown"))
 
 
 def test_split_field_is_validated(tmp_path: Path) -> None:
-    body = ("questions:\n  - {id: a, question: 'A?', sources: [d], split: dev}"
-            "\n  - {id: b, question: 'B?', sources: [d], split: test}\n")
+    body = (
+        "questions:\n  - {id: a, question: 'A?', sources: [d], split: dev}"
+        "\n  - {id: b, question: 'B?', sources: [d], split: test}\n"
+    )
     good = write_set(tmp_path, body, "s.yaml")
     assert [q.split for q in load_question_set(good).questions] == ["dev", "test"]
-    bad = write_set(tmp_path, "questions:\n  - {id: c, question: 'C?', sources: [d],"
-                              " split: tune}\n", "bad-split.yaml")
+    bad = write_set(
+        tmp_path,
+        "questions:\n  - {id: c, question: 'C?', sources: [d], split: tune}\n",
+        "bad-split.yaml",
+    )
     with pytest.raises(QuestionSetError, match=r"bad-split\.yaml: question 'c': field 'split'"):
         load_question_set(bad)
 
 
 def test_jsonl_set_loads_like_yaml(tmp_path: Path) -> None:
     yaml_set = load_question_set(write_set(tmp_path, SMALL_SET, "small.yaml"))
-    lines = [json.dumps({k: v for k, v in vars(q).items() if k != "set"})
-             for q in yaml_set.questions]
+    lines = [
+        json.dumps({k: v for k, v in vars(q).items() if k != "set"}) for q in yaml_set.questions
+    ]
     jsonl = tmp_path / "jsonl" / "small.jsonl"
     jsonl.parent.mkdir()
     jsonl.write_text("\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:]) + "\n", "utf-8")
@@ -345,28 +468,56 @@ def test_shipped_sets_are_valid(repo_root: Path) -> None:
 
 # ----------------------------------------------------------------------------- reports
 def fake_report(**summary: Any) -> dict[str, Any]:
-    base = {m.key: 0.5 for m in METRICS} | {"latency_ms_p50": 100.0, "latency_ms_p95": 300.0,
-                                             "n_questions": 2, "n_answerable": 1,
-                                             "n_unanswerable": 1, "n_errors": 0}
+    base = {m.key: 0.5 for m in METRICS} | {
+        "latency_ms_p50": 100.0,
+        "latency_ms_p95": 300.0,
+        "n_questions": 2,
+        "n_answerable": 1,
+        "n_unanswerable": 1,
+        "n_errors": 0,
+    }
     base.update(summary)
-    question = row(id="x<y", question="<script>alert('x')</script> & http://example.org/",
-                   answer="See <b>here</b> [1]", facts=["a", ["b", "c"]], facts_found=["a"],
-                   facts_missed=[["b", "c"]], fact_recall=0.5, relevant_ranks=[1],
-                   citations=[{"n": 1, "doc_id": EDI, "chunk_id": "c1", "quote": "<i>q</i>",
-                               "relevant": True, "aligned": True}],
-                   sentences=[{"text": "See here", "citations": [1], "faithful": True,
-                               "support": 1.0}, {"text": "ok", "citations": [1],
-                                                 "faithful": None, "support": None}],
-                   retrieved=[{"rank": 1, "doc_id": EDI, "chunk_id": "c1", "relevant": True}],
-                   history=[{"role": "user", "content": "<earlier>"}])
+    question = row(
+        id="x<y",
+        question="<script>alert('x')</script> & http://example.org/",
+        answer="See <b>here</b> [1]",
+        facts=["a", ["b", "c"]],
+        facts_found=["a"],
+        facts_missed=[["b", "c"]],
+        fact_recall=0.5,
+        relevant_ranks=[1],
+        citations=[
+            {
+                "n": 1,
+                "doc_id": EDI,
+                "chunk_id": "c1",
+                "quote": "<i>q</i>",
+                "relevant": True,
+                "aligned": True,
+            }
+        ],
+        sentences=[
+            {"text": "See here", "citations": [1], "faithful": True, "support": 1.0},
+            {"text": "ok", "citations": [1], "faithful": None, "support": None},
+        ],
+        retrieved=[{"rank": 1, "doc_id": EDI, "chunk_id": "c1", "relevant": True}],
+        history=[{"role": "user", "content": "<earlier>"}],
+    )
     unanswerable = row(id="u", answerable=False, refused=True, category="unanswerable")
     return {
-        "config": {"retriever": "hybrid", "generator": "extractive", "k": 5,
-                   "sets": [{"name": "s", "path": "s.yaml", "n": 2}], "timestamp": "now",
-                   "index": {"generation": "g1", "chunks": 3}},
+        "config": {
+            "retriever": "hybrid",
+            "generator": "extractive",
+            "k": 5,
+            "sets": [{"name": "s", "path": "s.yaml", "n": 2}],
+            "timestamp": "now",
+            "index": {"generation": "g1", "chunks": 3},
+        },
         "summary": base,
-        "by_category": {"general": dict(base), "unanswerable": {"refusal_accuracy": 1.0,
-                                                                  "n_questions": 1}},
+        "by_category": {
+            "general": dict(base),
+            "unanswerable": {"refusal_accuracy": 1.0, "n_questions": 1},
+        },
         "questions": [question, unanswerable],
         "warnings": ["s/x: fact <z> never occurs"],
     }
@@ -426,8 +577,13 @@ def test_run_eval_end_to_end_with_hash_embedder(hash_index: Any, tmp_path: Path)
     report = run_eval(traced, [small], retriever="hybrid")
     assert report["summary"]["n_questions"] == 5 and report["summary"]["n_errors"] == 0
     assert report["config"]["index"]["generation"]
-    assert {r["id"] for r in report["questions"]} == {"aims", "section", "duration",
-                                                      "passport", "review"}
+    assert {r["id"] for r in report["questions"]} == {
+        "aims",
+        "section",
+        "duration",
+        "passport",
+        "review",
+    }
     followup = next(r for r in report["questions"] if r["id"] == "review")
     assert followup["rewritten_query"] != followup["question"]  # history was used
     assert not (tmp_path / "logs").exists()  # evaluation questions are not user traffic
@@ -466,8 +622,12 @@ def test_run_by_format_runs_every_rendering_on_its_own_index(
 def test_real_run_reports_and_naive_baseline(minilm_index: Any, tmp_path: Path) -> None:
     small = write_set(tmp_path / "sets")
     seen: list[tuple[int, int]] = []
-    report = run_eval(minilm_index, [small], retriever="hybrid",
-                      progress=lambda done, total, _label: seen.append((done, total)))
+    report = run_eval(
+        minilm_index,
+        [small],
+        retriever="hybrid",
+        progress=lambda done, total, _label: seen.append((done, total)),
+    )
     assert seen[-1] == (5, 5)
     summary = report["summary"]
     assert SUMMARY_KEYS <= set(summary)

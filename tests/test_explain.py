@@ -53,9 +53,7 @@ CASES: list[tuple[str, list[dict[str, str]]]] = [
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return seed_index(
-        tmp_path_factory.mktemp("explain"), {"zephyr-visitors.txt": ZEPHYR_DOC}
-    )
+    return seed_index(tmp_path_factory.mktemp("explain"), {"zephyr-visitors.txt": ZEPHYR_DOC})
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,12 @@ from assistant.export import (
 WHEN = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
 
 
-def _answer(question: str, text: str, cites: list[tuple[int, str, str, int | None, str]],
-            generation: str = "g000007") -> dict[str, Any]:
+def _answer(
+    question: str,
+    text: str,
+    cites: list[tuple[int, str, str, int | None, str]],
+    generation: str = "g000007",
+) -> dict[str, Any]:
     return {
         "question": question,
         "answer": text,
@@ -30,8 +34,15 @@ def _answer(question: str, text: str, cites: list[tuple[int, str, str, int | Non
         "index_generation": generation,
         "answered_at": "2026-03-04 09:29:00 UTC",
         "citations": [
-            {"n": n, "doc_id": title.lower().replace(" ", "-"), "title": title,
-             "section": section, "page": page, "chunk_id": f"x#{n}", "quote": quote}
+            {
+                "n": n,
+                "doc_id": title.lower().replace(" ", "-"),
+                "title": title,
+                "section": section,
+                "page": page,
+                "chunk_id": f"x#{n}",
+                "quote": quote,
+            }
             for n, title, section, page, quote in cites
         ],
     }
@@ -77,8 +88,13 @@ def test_markdown_has_questions_answers_references_date_and_generation() -> None
 
 
 def test_markdown_keeps_document_text_inert() -> None:
-    answers = [_answer("Is *this* [x] a <b>tag</b>?", "Yes # really [1]",
-                       [(1, "T_1", "", None, "a `code` | pipe")])]
+    answers = [
+        _answer(
+            "Is *this* [x] a <b>tag</b>?",
+            "Yes # really [1]",
+            [(1, "T_1", "", None, "a `code` | pipe")],
+        )
+    ]
     md = conversation_markdown(turns_from_answers(answers), exported_at=WHEN)
     assert "Is \\*this\\* \\[x\\] a \\<b\\>tag\\</b\\>?" in md
     assert "Yes \\# really [1]" in md  # the marker stays a marker
@@ -92,8 +108,10 @@ def test_docx_reads_back_with_every_reference() -> None:
     assert "Exported 2026-03-04 09:30 UTC" in texts
     assert "Index generation: g000007, g000008" in texts
     headings = [t for style, t in paras if style == "Heading 1"]
-    assert headings == ["1. How often are the hedgerows surveyed?",
-                        "2. Who keeps the survey records?"]
+    assert headings == [
+        "1. How often are the hedgerows surveyed?",
+        "2. Who keeps the survey records?",
+    ]
     assert ("List Bullet", "The parish clerk keeps them [1].") in paras
     refs = [t for style, t in paras if style == "Normal" and t[:3] in ("1. ", "2. ")]
     assert refs == [
@@ -136,30 +154,62 @@ def test_criteria_and_psed_tables_export_as_docx() -> None:
 
     criteria = {
         "topic": "hedgerows",
-        "groups": [{"label": "Upkeep", "title": "Parish hedgerow plan", "section": "Repairs",
-                    "items": [{"n": 1, "text": "Gaps are replanted by November.",
-                               "kind": "expectation", "chunk_id": "plan#3"}]}],
+        "groups": [
+            {
+                "label": "Upkeep",
+                "title": "Parish hedgerow plan",
+                "section": "Repairs",
+                "items": [
+                    {
+                        "n": 1,
+                        "text": "Gaps are replanted by November.",
+                        "kind": "expectation",
+                        "chunk_id": "plan#3",
+                    }
+                ],
+            }
+        ],
     }
     doc = Document(io.BytesIO(criteria_docx(criteria, WHEN)))
     table = doc.tables[0]
     assert [c.text for c in table.rows[0].cells][:2] == ["Judgement area", "Statement"]
     assert [c.text for c in table.rows[1].cells] == [
-        "Upkeep", "Gaps are replanted by November.", "expectation",
-        "Parish hedgerow plan § Repairs", "[1] plan#3",
+        "Upkeep",
+        "Gaps are replanted by November.",
+        "expectation",
+        "Parish hedgerow plan § Repairs",
+        "[1] plan#3",
     ]
     matrix = {
         "rows": [
-            {"label": "Advance equality of opportunity", "kind": "aim", "status": "addressed",
-             "count": 2, "sections": ["Aims"],
-             "passages": [{"quote": "We advance equality.", "doc_id": "policy"}]},
-            {"label": "Age", "kind": "characteristic", "status": "not_found", "count": 0,
-             "sections": [], "passages": []},
+            {
+                "label": "Advance equality of opportunity",
+                "kind": "aim",
+                "status": "addressed",
+                "count": 2,
+                "sections": ["Aims"],
+                "passages": [{"quote": "We advance equality.", "doc_id": "policy"}],
+            },
+            {
+                "label": "Age",
+                "kind": "characteristic",
+                "status": "not_found",
+                "count": 0,
+                "sections": [],
+                "passages": [],
+            },
         ],
         "summary": {"addressed": 1},
     }
     doc = Document(io.BytesIO(psed_docx(matrix, WHEN)))
     rows = [[c.text for c in r.cells] for r in doc.tables[0].rows]
-    assert rows[1] == ["Advance equality of opportunity", "aim", "yes", "2", "Aims",
-                       "“We advance equality.” [policy]"]
+    assert rows[1] == [
+        "Advance equality of opportunity",
+        "aim",
+        "yes",
+        "2",
+        "Aims",
+        "“We advance equality.” [policy]",
+    ]
     assert rows[2][2] == "no passage found"
     assert "1 of 2 obligations addressed" in [p.text for p in doc.paragraphs]

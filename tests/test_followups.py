@@ -108,10 +108,12 @@ def test_salient_terms_drop_stop_words_and_duplicates():
 
 
 def test_parse_history_accepts_dicts_and_turns():
-    turns = parse_history([
-        {"role": "user", "content": "Q?"},
-        Turn("assistant", "A."),
-    ])
+    turns = parse_history(
+        [
+            {"role": "user", "content": "Q?"},
+            Turn("assistant", "A."),
+        ]
+    )
     assert turns == [Turn("user", "Q?"), Turn("assistant", "A.")]
     assert parse_history(None) == []
 
@@ -212,7 +214,9 @@ def test_two_turn_conversation(assistant, first, reply, followup, expected):
     print(f"\n{followup} -> {answer.rewritten_query}\n{answer.answer}")
     assert not answer.refused, answer.refusal_reason
     assert any(e.lower() in " ".join(answer.answer.split()).lower() for e in expected), (
-        expected, answer.answer)
+        expected,
+        answer.answer,
+    )
     assert all(s.citations for s in answer.sentences if s.supported)
     if looks_like_followup(followup):
         assert answer.rewritten_query != followup  # earlier terms were carried over
@@ -229,14 +233,20 @@ def test_followup_without_history_is_not_rewritten(assistant):
 def test_history_changes_the_answer(assistant):
     """The same follow-up retrieves different passages after different first questions."""
     followup = "What about the workforce?"
-    a = assistant.ask(followup, history=[
-        {"role": "user", "content": "What do inspectors expect of a learning culture?"},
-        {"role": "assistant", "content": "A culture that is challenging and supportive."},
-    ])
-    b = assistant.ask(followup, history=[
-        {"role": "user", "content": "When will the new arrangements be implemented?"},
-        {"role": "assistant", "content": "From February 2021."},
-    ])
+    a = assistant.ask(
+        followup,
+        history=[
+            {"role": "user", "content": "What do inspectors expect of a learning culture?"},
+            {"role": "assistant", "content": "A culture that is challenging and supportive."},
+        ],
+    )
+    b = assistant.ask(
+        followup,
+        history=[
+            {"role": "user", "content": "When will the new arrangements be implemented?"},
+            {"role": "assistant", "content": "From February 2021."},
+        ],
+    )
     assert a.rewritten_query != b.rewritten_query
     assert "learning culture" in a.rewritten_query
     assert "arrangements" in b.rewritten_query

@@ -108,8 +108,13 @@ def check_chunks(raw: str, fmt: str, min_chars: int, max_chars: int) -> None:
     for block in placed:
         assert text[block.start : block.end] == render_block(block)
     chunks = chunk_blocks(
-        placed, text, doc_id="doc", title="Title", doc_type="other",
-        min_chars=min_chars, max_chars=max_chars,
+        placed,
+        text,
+        doc_id="doc",
+        title="Title",
+        doc_type="other",
+        min_chars=min_chars,
+        max_chars=max_chars,
     )
     previous_end = 0
     ids = set()

@@ -123,8 +123,9 @@ def test_injected_unsupported_sentence_is_caught(psed_local: Answer, minilm_inde
     sources: dict[int, Chunk] = {c.n: by_id[c.chunk_id] for c in psed_local.citations}
     assert 1 in sources
     s = minilm_index
-    verifier = Verifier(s.verify.min_overlap, s.verify.min_similarity,
-                        encode=get_embedder(s).encode)
+    verifier = Verifier(
+        s.verify.min_overlap, s.verify.min_similarity, encode=get_embedder(s).encode
+    )
     before = verifier.check(psed_local.answer, sources)
     after = verifier.check(psed_local.answer + " " + INVENTED, sources)
     assert len(after) == len(before) + 1
@@ -138,11 +139,21 @@ def test_injected_unsupported_sentence_is_caught(psed_local: Answer, minilm_inde
 
 def test_observed_local_filler_is_not_verified(minilm_index: Settings):
     """Replay of a real SmolLM2 sentence written for the injection document."""
-    chunk = Chunk("visiting-policy:x", "visiting-policy", INJECTION.strip(), "Visiting policy",
-                  "other", "Visiting policy", None, 0, len(INJECTION))
+    chunk = Chunk(
+        "visiting-policy:x",
+        "visiting-policy",
+        INJECTION.strip(),
+        "Visiting policy",
+        "other",
+        "Visiting policy",
+        None,
+        0,
+        len(INJECTION),
+    )
     s = minilm_index
-    verifier = Verifier(s.verify.min_overlap, s.verify.min_similarity,
-                        encode=get_embedder(s).encode)
+    verifier = Verifier(
+        s.verify.min_overlap, s.verify.min_similarity, encode=get_embedder(s).encode
+    )
     filler = (
         "The Cafcass visiting policy is a policy that has been implemented by the company to "
         "ensure that all of the facilities and services are accessible to all children and "

@@ -44,8 +44,11 @@ def make_pdf(
 
 
 def test_pdf_pages_offsets_and_title(tmp_path: Path) -> None:
-    path = make_pdf(tmp_path / "report.pdf", ["Alpha page one text", "Bravo page two text"],
-                    title="Inspection Report 2024")
+    path = make_pdf(
+        tmp_path / "report.pdf",
+        ["Alpha page one text", "Bravo page two text"],
+        title="Inspection Report 2024",
+    )
     doc = load_file(path)
     assert doc.format == "pdf" and doc.doc_id == "report"
     assert "Alpha page one text" in doc.text and "Bravo page two text" in doc.text
@@ -53,7 +56,7 @@ def test_pdf_pages_offsets_and_title(tmp_path: Path) -> None:
     offset = doc.text.index("Bravo")
     page_of = max(p for start, p in doc.pages if start <= offset)
     assert page_of == 2
-    assert doc.text[doc.pages[1][0]:].startswith("Bravo")
+    assert doc.text[doc.pages[1][0] :].startswith("Bravo")
     assert max(p for start, p in doc.pages if start <= doc.text.index("Alpha")) == 1
     assert doc.metadata["title"] == "Inspection Report 2024"
     assert doc.metadata["type"] == "other"
@@ -117,9 +120,18 @@ def test_docx_structure_in_document_order(tmp_path: Path) -> None:
     assert headings == [("The Handbook", 1), ("Part one", 2), ("Part two", 3)]
     for expected in ["- First point", "Grade | Meaning", "1 | Outstanding", "Merged note"]:
         assert expected in lines
-    order = [lines.index(x) for x in ["The Handbook", "Part one", "Intro paragraph.",
-                                      "Grade | Meaning", "Part two", "- First point",
-                                      "Closing paragraph."]]
+    order = [
+        lines.index(x)
+        for x in [
+            "The Handbook",
+            "Part one",
+            "Intro paragraph.",
+            "Grade | Meaning",
+            "Part two",
+            "- First point",
+            "Closing paragraph.",
+        ]
+    ]
     assert order == sorted(order)
     assert not any(line.startswith("#") for line in lines)  # structure is in blocks, not "#"
     assert doc.metadata["title"] == "Guidance Handbook"
@@ -192,8 +204,16 @@ def test_html_keeps_only_article_content(tmp_path: Path) -> None:
     doc = load_file(path)
     lines = doc.text.splitlines()
     assert doc.format == "html"
-    for noise in ["SCRIPT", "COOKIE", "HEADER", "NAV-TEXT", "ROLE-NAV", "ASIDE", "FOOTER",
-                  "color:red"]:
+    for noise in [
+        "SCRIPT",
+        "COOKIE",
+        "HEADER",
+        "NAV-TEXT",
+        "ROLE-NAV",
+        "ASIDE",
+        "FOOTER",
+        "color:red",
+    ]:
         assert noise not in doc.text
     headings = [(b.text, b.level) for b in load_blocks(path).blocks if b.kind == "heading"]
     assert headings == [("Ofsted announces inspection", 1), ("What happens next", 2)]
@@ -207,17 +227,22 @@ def test_html_keeps_only_article_content(tmp_path: Path) -> None:
 
 def test_html_only_script_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "app.htm"
-    path.write_text("<html><head><script>alert(1)</script></head><body><script>x()</script>"
-                    "<noscript>Enable JS</noscript></body></html>", encoding="utf-8")
+    path.write_text(
+        "<html><head><script>alert(1)</script></head><body><script>x()</script>"
+        "<noscript>Enable JS</noscript></body></html>",
+        encoding="utf-8",
+    )
     with pytest.raises(LoadError, match="no readable text"):
         load_file(path)
 
 
 def test_html_without_main_uses_body_and_keeps_article_header(tmp_path: Path) -> None:
     path = tmp_path / "plain.html"
-    path.write_text("<body><nav>Menu</nav><div>Body text<p>Para</p></div>"
-                    "<article><header><h1>Kept title</h1></header><p>Art</p></article></body>",
-                    encoding="utf-8")
+    path.write_text(
+        "<body><nav>Menu</nav><div>Body text<p>Para</p></div>"
+        "<article><header><h1>Kept title</h1></header><p>Art</p></article></body>",
+        encoding="utf-8",
+    )
     doc = load_file(path)
     assert doc.text.splitlines() == ["Kept title", "", "Art"]
     assert [b.kind for b in load_blocks(path).blocks] == ["heading", "paragraph"]
@@ -325,7 +350,8 @@ def test_yaml_sidecar_overrides(tmp_path: Path) -> None:
     path.write_text("# Heading Title\n\nText\n", encoding="utf-8")
     (tmp_path / "guide.meta.yaml").write_text(
         "title: Official Guide\ntype: guidance\npublisher: Ofsted\ndate: 2020-10-14\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     meta = load_file(path).metadata
     assert meta["title"] == "Official Guide"
     assert meta["type"] == "guidance"
@@ -342,8 +368,7 @@ def test_json_sidecar(tmp_path: Path) -> None:
     assert read_sidecar(tmp_path / "nothing.txt") == {}
 
 
-@pytest.mark.parametrize("content", ["title: [unclosed\n", "- just\n- a list\n",
-                                     "type: podcast\n"])
+@pytest.mark.parametrize("content", ["title: [unclosed\n", "- just\n- a list\n", "type: podcast\n"])
 def test_malformed_sidecar_names_the_sidecar(tmp_path: Path, content: str) -> None:
     path = tmp_path / "doc.txt"
     path.write_text("Text\n", encoding="utf-8")
@@ -359,8 +384,16 @@ def test_malformed_sidecar_names_the_sidecar(tmp_path: Path, content: str) -> No
 def test_discover_mixed_folder(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / ".hidden").mkdir()
-    for name in ["b.txt", "a.md", "sub/c.html", "a.meta.yaml", "b.meta.json", "odd.xyz",
-                 ".DS_Store", ".hidden/secret.txt"]:
+    for name in [
+        "b.txt",
+        "a.md",
+        "sub/c.html",
+        "a.meta.yaml",
+        "b.meta.json",
+        "odd.xyz",
+        ".DS_Store",
+        ".hidden/secret.txt",
+    ]:
         (tmp_path / name).write_text("x", encoding="utf-8")
     docs, errors = discover(tmp_path)
     assert docs == [tmp_path / "a.md", tmp_path / "b.txt", tmp_path / "sub" / "c.html"]
@@ -407,4 +440,3 @@ def test_loaders_return_only_load_error_for_garbage(tmp_path: Path) -> None:
             load_file(path)
         except LoadError:
             pass
-

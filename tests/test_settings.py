@@ -169,9 +169,7 @@ def test_component_sections_from_toml_env_and_overrides(tmp_path: Path) -> None:
     assert s.verify.min_overlap == 0.4 and s.criteria.score_threshold == 0.5
     assert s.extractive.max_sentences == 6
     # the environment beats TOML, one key of a section at a time
-    s = load_settings(
-        root=tmp_path, environ={"ASSISTANT_REFUSAL__FEW_TERMS_DENSE": "0.5"}
-    )
+    s = load_settings(root=tmp_path, environ={"ASSISTANT_REFUSAL__FEW_TERMS_DENSE": "0.5"})
     assert (s.refusal.min_coverage, s.refusal.few_terms_dense) == (0.3, 0.5)
     # an override changes only the keys it names
     t = s.with_overrides(refusal={"min_coverage": 0.2})

@@ -74,8 +74,9 @@ def lantern_index(tmp_path: Path, repo_root: Path):
     corpus.mkdir()
     write_lantern_pdf(corpus / "lantern-care-plan.pdf")
     (corpus / "press-notes.md").write_text(NOTES_MD, encoding="utf-8")
-    settings = make_settings(repo_root, corpus, tmp_path / "idx", chunk_min_chars=40,
-                             chunk_max_chars=200)
+    settings = make_settings(
+        repo_root, corpus, tmp_path / "idx", chunk_min_chars=40, chunk_max_chars=200
+    )
     report = build_index(settings)
     assert not report.errors, report
     return Index.open(settings)

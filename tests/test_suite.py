@@ -18,8 +18,18 @@ from assistant.eval_questions import load_question_set
 from evals.check_suite import CATEGORIES, check_file
 
 ANSWER_TYPES = {
-    "duration", "date", "number", "money", "person", "list", "criteria", "definition",
-    "yesno", "process", "comparison", "followup",
+    "duration",
+    "date",
+    "number",
+    "money",
+    "person",
+    "list",
+    "criteria",
+    "definition",
+    "yesno",
+    "process",
+    "comparison",
+    "followup",
 }
 
 

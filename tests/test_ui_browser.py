@@ -426,8 +426,15 @@ def test_keyboard_only_journey(app_url: tuple[str, Settings], chromium: Browser)
         else:
             raise AssertionError("the Tab order never came back to the skip link")
         names = {s["text"] for s in stops}
-        assert {"Chat", "Documents", "Send", "New conversation", "Helpful", "Not helpful",
-                "Export conversation"} <= names, names
+        assert {
+            "Chat",
+            "Documents",
+            "Send",
+            "New conversation",
+            "Helpful",
+            "Not helpful",
+            "Export conversation",
+        } <= names, names
         page.keyboard.press("Enter")
         expect(page.locator("#question textarea")).to_be_focused()
         # an empty question is refused out loud (assertive region), nothing else changes
@@ -469,9 +476,7 @@ def test_keyboard_only_journey(app_url: tuple[str, Settings], chromium: Browser)
     chromium.assert_offline()
 
 
-def test_errors_are_announced_assertively(
-    app_url: tuple[str, Settings], chromium: Browser
-) -> None:
+def test_errors_are_announced_assertively(app_url: tuple[str, Settings], chromium: Browser) -> None:
     """A refused action shows Gradio's (polite) toast and is re-said in a role=alert region."""
     from playwright.sync_api import expect
 

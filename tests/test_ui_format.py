@@ -215,10 +215,18 @@ def test_hostile_text_is_escaped_everywhere() -> None:
         fmt.build_report_html({"added": [HOSTILE], "errors": [HOSTILE]}, [HOSTILE]),
         viewer_html(
             SourceView(
-                doc_id=HOSTILE, title=HOSTILE, format="md", path=HOSTILE, chunk_id=HOSTILE,
-                section=HOSTILE, page=None, quote=HOSTILE,
-                passages=[Passage(HOSTILE, HOSTILE, None, HOSTILE, True),
-                          Passage(HOSTILE, HOSTILE, 2, HOSTILE, False)],
+                doc_id=HOSTILE,
+                title=HOSTILE,
+                format="md",
+                path=HOSTILE,
+                chunk_id=HOSTILE,
+                section=HOSTILE,
+                page=None,
+                quote=HOSTILE,
+                passages=[
+                    Passage(HOSTILE, HOSTILE, None, HOSTILE, True),
+                    Passage(HOSTILE, HOSTILE, 2, HOSTILE, False),
+                ],
                 warnings=[HOSTILE],
             ),
             HOSTILE,
@@ -319,11 +327,22 @@ def test_document_helpers() -> None:
         ["EDI statement", "guidance", "", "–", 12, "2024-05-01 10:00:00", "none", "edi"]
     ]
     scanned = DocumentInfo(
-        "scan", "Scan", "other", 3, "2024-05-01T10:00:00Z", "/c/scan.pdf", 0, "pdf", 4,
+        "scan",
+        "Scan",
+        "other",
+        3,
+        "2024-05-01T10:00:00Z",
+        "/c/scan.pdf",
+        0,
+        "pdf",
+        4,
         ["page 2 has no text layer (scanned?)", "page 3 is empty"],
     )
     assert fmt.document_rows([scanned])[0][2:7] == [
-        "PDF", "4", 3, "2024-05-01 10:00:00",
+        "PDF",
+        "4",
+        3,
+        "2024-05-01 10:00:00",
         "page 2 has no text layer (scanned?); page 3 is empty",
     ]
     assert fmt.document_choices(docs) == [("EDI statement (edi)", "edi")]

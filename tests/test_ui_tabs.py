@@ -6,11 +6,26 @@ from ui.tabs import criteria_html, psed_html
 
 
 def _criteria(text: str, complete: bool = True) -> dict:
-    item = {"n": 1, "text": text, "kind": "quoted_criterion", "chunk_id": "doc:abc",
-            "complete": complete}
-    return {"topic": "learning <culture>", "n_items": 1, "groups": [
-        {"label": "Impact of leadership", "title": "EDI statement", "section": "3.1 Criteria",
-         "context": "we expect the following:", "items": [item]}]}
+    item = {
+        "n": 1,
+        "text": text,
+        "kind": "quoted_criterion",
+        "chunk_id": "doc:abc",
+        "complete": complete,
+    }
+    return {
+        "topic": "learning <culture>",
+        "n_items": 1,
+        "groups": [
+            {
+                "label": "Impact of leadership",
+                "title": "EDI statement",
+                "section": "3.1 Criteria",
+                "context": "we expect the following:",
+                "items": [item],
+            }
+        ],
+    }
 
 
 def test_criteria_items_are_quoted_with_citation_and_group() -> None:
@@ -33,13 +48,29 @@ def test_criteria_empty_result_says_so() -> None:
 
 
 def test_psed_matrix_marks_missing_rows_and_escapes() -> None:
-    matrix = {"rows": [
-        {"label": "Foster good relations", "kind": "aim", "status": "addressed", "count": 2,
-         "relevance": "", "sections": ["6. Developing good relations"],
-         "passages": [{"quote": "foster good relations <b>x</b>", "doc_id": "edi"}]},
-        {"label": "Caste", "kind": "characteristic", "status": "no passage found", "count": 0,
-         "relevance": "", "sections": [], "passages": []},
-    ], "summary": {"addressed": 1, "not_found": ["Caste"]}}
+    matrix = {
+        "rows": [
+            {
+                "label": "Foster good relations",
+                "kind": "aim",
+                "status": "addressed",
+                "count": 2,
+                "relevance": "",
+                "sections": ["6. Developing good relations"],
+                "passages": [{"quote": "foster good relations <b>x</b>", "doc_id": "edi"}],
+            },
+            {
+                "label": "Caste",
+                "kind": "characteristic",
+                "status": "no passage found",
+                "count": 0,
+                "relevance": "",
+                "sections": [],
+                "passages": [],
+            },
+        ],
+        "summary": {"addressed": 1, "not_found": ["Caste"]},
+    }
     out = psed_html(matrix)
     assert "1 of 2 obligations" in out
     assert "✗ no passage found" in out and "✓" in out

@@ -68,9 +68,11 @@ def test_supported_sentence_with_the_right_citation(verifier, sources):
 
 
 def test_supported_sentence_in_second_source(verifier, sources):
-    cs = only(verifier.check(
-        "Ofsted will formally review the arrangements by December 2021. [2]", sources
-    ))
+    cs = only(
+        verifier.check(
+            "Ofsted will formally review the arrangements by December 2021. [2]", sources
+        )
+    )
     assert cs.supported and cs.cited == [2]
 
 
@@ -92,9 +94,11 @@ def test_citation_to_missing_source_is_dropped_and_reassigned(verifier, sources)
 
 
 def test_citation_to_missing_source_unsupported_elsewhere(verifier, sources):
-    cs = only(verifier.check(
-        "Inspectors must award every provider an outstanding grade on Fridays. [7]", sources
-    ))
+    cs = only(
+        verifier.check(
+            "Inspectors must award every provider an outstanding grade on Fridays. [7]", sources
+        )
+    )
     assert not cs.supported
     assert cs.cited == []
     assert cs.support == {} or all(n in sources for n in cs.support)
@@ -102,9 +106,9 @@ def test_citation_to_missing_source_unsupported_elsewhere(verifier, sources):
 
 
 def test_invented_filler_sentence_is_unsupported(verifier, sources):
-    cs = only(verifier.check(
-        "This ensures a brighter future for all children everywhere. [1]", sources
-    ))
+    cs = only(
+        verifier.check("This ensures a brighter future for all children everywhere. [1]", sources)
+    )
     assert not cs.supported
     assert cs.reason == "not supported by the cited passage"
 
@@ -172,10 +176,13 @@ def test_claims_keep_years_at_sentence_end():
 
 
 def test_checked_text_keeps_year(verifier, sources):
-    cs = only(verifier.check(
-        "We intend to implement the new arrangements for inspecting Cafcass from February "
-        "2021. [2]", sources,
-    ))
+    cs = only(
+        verifier.check(
+            "We intend to implement the new arrangements for inspecting Cafcass from February "
+            "2021. [2]",
+            sources,
+        )
+    )
     assert cs.supported
     assert cs.text.endswith("February 2021.")
 

@@ -35,6 +35,7 @@ QUEUE_CONCURRENCY = 4  # answers computed at once; more wait in the queue (CPU-b
 QUEUE_MAX_SIZE = 64  # beyond this, new requests are rejected instead of waiting forever
 STATUS_POLL_S = 2.0  # how often an open page asks whether the background build finished
 
+
 class ServeError(ValueError):
     """The server cannot start as configured; the message says what to change.
 

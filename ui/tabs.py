@@ -29,22 +29,26 @@ def criteria_html(result: dict[str, Any]) -> str:
             f'<div class="criteria empty"><p>No criteria, expectations or principles in the '
             f"indexed documents match “{topic}”.</p></div>"
         )
-    parts = [f'<div class="criteria"><p><b>{result.get("n_items", 0)}</b> statements for '
-             f"“{topic}”</p>"]
+    parts = [
+        f'<div class="criteria"><p><b>{result.get("n_items", 0)}</b> statements for “{topic}”</p>'
+    ]
     for group in groups:
-        where = _e(group.get("title")) + (f" § {_e(group['section'])}" if group.get("section")
-                                            else "")
-        parts.append(f'<section class="criteria-group"><h2>{_e(group.get("label"))}</h2>'
-                     f'<p class="where">{where}</p>')
+        where = _e(group.get("title")) + (
+            f" § {_e(group['section'])}" if group.get("section") else ""
+        )
+        parts.append(
+            f'<section class="criteria-group"><h2>{_e(group.get("label"))}</h2>'
+            f'<p class="where">{where}</p>'
+        )
         if group.get("context"):
             parts.append(f"<blockquote>{_e(group['context'])}</blockquote>")
         parts.append("<ul>")
         for item in group.get("items", []):
-            cut = "" if item.get("complete", True) else ' <i>(quotation cut off in the source)</i>'
+            cut = "" if item.get("complete", True) else " <i>(quotation cut off in the source)</i>"
             parts.append(
                 f'<li><span class="criterion">{_e(item.get("text"))}</span>{cut} '
                 f'<span class="cite" title="{_e(item.get("chunk_id"))}">[{item.get("n")}]</span>'
-                f' <small>{_e(item.get("kind", "").replace("_", " "))}</small></li>'
+                f" <small>{_e(item.get('kind', '').replace('_', ' '))}</small></li>"
             )
         parts.append("</ul></section>")
     parts.append("</div>")
@@ -54,19 +58,24 @@ def criteria_html(result: dict[str, Any]) -> str:
 def psed_html(matrix: dict[str, Any]) -> str:
     """The coverage matrix as a table: one row per aim or characteristic, ✓ or ✗."""
     rows = matrix.get("rows") or []
-    head = ("<tr><th>PSED obligation</th><th>Kind</th><th>Addressed</th><th>Passages</th>"
-            "<th>Relevance</th><th>Where</th><th>First passage</th></tr>")
+    head = (
+        "<tr><th>PSED obligation</th><th>Kind</th><th>Addressed</th><th>Passages</th>"
+        "<th>Relevance</th><th>Where</th><th>First passage</th></tr>"
+    )
     body = []
     for r in rows:
         addressed = r.get("status") == "addressed"
         first = (r.get("passages") or [{}])[0]
         mark = "✓" if addressed else "✗ no passage found"
-        quote = (f"“{_e(first.get('quote'))}” <small>[{_e(first.get('doc_id'))}]</small>"
-                 if addressed else "–")
+        quote = (
+            f"“{_e(first.get('quote'))}” <small>[{_e(first.get('doc_id'))}]</small>"
+            if addressed
+            else "–"
+        )
         body.append(
             f'<tr class="{"ok" if addressed else "missing"}"><td>{_e(r.get("label"))}</td>'
-            f'<td>{_e(r.get("kind"))}</td><td>{mark}</td><td>{int(r.get("count", 0))}</td>'
-            f'<td>{_e(r.get("relevance"))}</td><td>{_e("; ".join(r.get("sections", [])))}</td>'
+            f"<td>{_e(r.get('kind'))}</td><td>{mark}</td><td>{int(r.get('count', 0))}</td>"
+            f"<td>{_e(r.get('relevance'))}</td><td>{_e('; '.join(r.get('sections', [])))}</td>"
             f"<td>{quote}</td></tr>"
         )
     summary = matrix.get("summary", {})
@@ -84,8 +93,9 @@ def build_criteria_tab(gr: Any, settings: Settings, retriever: Any, private: dic
     from assistant.export import criteria_docx
 
     with gr.Row():
-        topic = gr.Textbox(label="Topic", placeholder="e.g. learning culture", scale=4,
-                           elem_id="criteria-topic")
+        topic = gr.Textbox(
+            label="Topic", placeholder="e.g. learning culture", scale=4, elem_id="criteria-topic"
+        )
         go = gr.Button("Find criteria", variant="primary", scale=1, elem_id="criteria-go")
     gr.Examples([[t] for t in CRITERIA_EXAMPLES], inputs=[topic], label="Topics")
     out = gr.HTML("", elem_id="criteria-out")
