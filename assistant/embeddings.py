@@ -66,6 +66,35 @@ def as_langchain(embedder: Embedder) -> Any:
     return LangChainEmbeddings()
 
 
+class SharedTexts:
+    """An embedder that encodes each distinct text once for its lifetime.
+
+    For one job that indexes several corpora holding mostly the same texts - the eval over
+    a suite's renderings, where the Markdown, PDF and DOCX chunks of a document are the same
+    text - so each is embedded once, not once per format. Scoped to that job (it is not the
+    process-wide embedder), so ingestion and the bench still encode what they are given.
+    """
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name, self.dim = inner.name, inner.dim
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        new = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if new:
+            self._vectors.update(zip(new, self.inner.encode(new), strict=True))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._vectors[t] for t in texts]).astype(np.float32)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+
 _WORD = re.compile(r"\w+")
 
 

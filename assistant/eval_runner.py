@@ -430,11 +430,13 @@ def run_by_format(
     pools every format's rows; ``by_format`` has each format's own summary, and every row
     carries its ``format``.
     """
+    from assistant.embeddings import SharedTexts, get_embedder
     from assistant.index import build_index
 
     _check_args(retriever, generator, k)
     loaded, questions = _select(sets, split)
     index_root = index_root or root / ".indexes"
+    shared = SharedTexts(get_embedder(settings))  # the renderings share most chunk texts
     rows: list[Row] = []
     warnings: list[str] = []
     per_format: dict[str, dict[str, Any]] = {}
@@ -444,7 +446,7 @@ def run_by_format(
         )
         if on_format:
             on_format(fmt, "indexing")
-        build = build_index(fmt_settings)
+        build = build_index(fmt_settings, embedder=shared)
         warnings += [f"{fmt}: {e}" for e in build.errors]
         if on_format:
             on_format(fmt, "asking")

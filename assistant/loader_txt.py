@@ -82,6 +82,7 @@ class Unit:
     lo: int = 0  # the wrap width is at least this (its longest line) ...
     hi: int = 10**6  # ... and below this (a line plus the next word did not fit)
     last_used: int = 0  # index of the input line last added
+    prev_used: int = 0  # ... and of the one before it (for `_pop_last`)
     reserved: int | None = None  # index of the line that continues it, found by evidence
     partner: Unit | None = None  # the unit it is riffled with (two columns interleaved)
 
@@ -371,11 +372,7 @@ def _split_last(
         return None  # B1 followed a finished sentence: appending it was no guess
     fresh = Unit(page=lines[i - 1].page)
     _append(fresh, b1, i - 1)
-    rest = Unit(page=older.page)
-    for k, line in enumerate(older.lines[:-1]):
-        _append(rest, line, older.last_used - (len(older.lines) - 1 - k))
-    older.lines, older.lo, older.hi = rest.lines, rest.lo, rest.hi
-    older.last_used = older.last_used - 1
+    _pop_last(older)
     owner[i - 1] = fresh
     nxt = lines[i + 1].text if i + 1 < len(lines) and not lines[i + 1].gap else ""
     riffle = vocab.evidence(a1, ln.text) + (vocab.evidence(b1, nxt) if nxt else 0)
@@ -416,13 +413,22 @@ def _bullet_body(text: str) -> str | None:
     return marker[2] if marker is not None and marker[0] == "bullet" else None
 
 
+def _pop_last(unit: Unit) -> None:
+    """Take the unit's last line off again, with the width bounds it had before it."""
+    kept, used = unit.lines[:-1], unit.prev_used
+    unit.lines, unit.lo, unit.hi = [], 0, 10**6
+    for text in kept:
+        _append(unit, text, used)
+    unit.last_used = unit.prev_used = used
+
+
 def _append(unit: Unit, text: str, index: int) -> None:
     """Add a line, narrowing what the unit's wrap width can be."""
     if unit.lines and not _HYPHEN_END.search(unit.last):
         unit.hi = min(unit.hi, len(unit.last) + 1 + len(text.split()[0]))
     unit.lines.append(text)
     unit.lo = max(unit.lo, len(text))
-    unit.last_used = index
+    unit.prev_used, unit.last_used = unit.last_used, index
 
 
 def _fits(unit: Unit, text: str, floor: int) -> bool:
@@ -834,8 +840,10 @@ def _glued_split(text: str, vocab: _Vocabulary, numbered: bool) -> tuple[str, st
             return None
         if re.search(r"[.;!?]$", before):
             return None
-        if before.isdigit() and vocab.ngrams[(before, _bare(w).lower())] >= 2:
-            continue  # "on 31 March 2025": the document writes the pair elsewhere too
+        if before.isdigit() and (
+            _bare(w).lower() in _MONTHS or vocab.ngrams[(before, _bare(w).lower())] >= 2
+        ):
+            continue  # "on 31 March 2025": a date, or a pair the document writes elsewhere
         ends_word = before[:1].islower() or before.isdigit()
         # "1. Introduction This handbook ...": a one-word numbered heading is capitalised
         one_word = numbered and i == 2 and bool(_NUMBERED.match(text)) and vocab.starter(w)

@@ -39,6 +39,11 @@ MARGIN = 4
 # A line shorter than this share of the wrap floor ends its block (a heading, a last line).
 # Round trip as for MARGIN: 0 (no short-line starts) 0.891, 0.6 0.891, 0.8 0.892, 1.0 0.892.
 SHORT_LINE = 0.8
+# A capitalised line after a full, unfinished line is another column's when it is wider than
+# that line plus its own first word by this factor. Round trip as for MARGIN: 1.0 0.894,
+# 1.1 0.893, off 0.892; 1.1 leaves room for proportional fonts, where lines wrapped at one
+# width differ in characters.
+WIDER = 1.1
 MAX_GROUPS = 40  # a region is at most this many line groups (a page column is 34-44 lines)
 
 
@@ -159,4 +164,7 @@ def _join(a: str, b: str, reader: Reader) -> int:
     last = a.split()[-1]
     if last.endswith(",") or last.lower() in _OPEN_WORDS:
         return 0 if reader.name(b.split()[0]) else -2
+    wrap = len(a) + 1 + len(b.split()[0])  # a full line a wrapped before b's first word ...
+    if reader.floor and wrap >= reader.floor and len(b) > WIDER * wrap:
+        return -1  # ... so b, far wider, is another column's line
     return 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.embeddings import HashEmbeddings, MiniLMEmbeddings, OnnxMiniLMEmbeddings
+from assistant.embeddings import HashEmbeddings, MiniLMEmbeddings, OnnxMiniLMEmbeddings, SharedTexts
 
 TEXTS = [
     "What are the three aims of the public sector equality duty?",
@@ -70,3 +70,24 @@ def test_numpy_pass_serves_cold_questions_and_caches_aligned_weights(tmp_path: P
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_shared_texts_encodes_each_distinct_text_once() -> None:
+    class Counting(HashEmbeddings):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            self.seen += texts
+            return super().encode(texts)
+
+    inner = Counting()
+    shared = SharedTexts(inner)
+    first = shared.encode(["a duty", "an aim", "a duty"])
+    second = shared.encode(["an aim", "a new text"])
+    assert inner.seen == ["a duty", "an aim", "a new text"]
+    reference = HashEmbeddings().encode(["a duty", "an aim", "a duty", "a new text"])
+    assert np.allclose(first, reference[:3]) and np.allclose(second, reference[[1, 3]])
+    assert shared.encode([]).shape == (0, inner.dim)
+    assert (shared.name, shared.dim) == (inner.name, inner.dim)

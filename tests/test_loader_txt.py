@@ -27,7 +27,7 @@ DOC_IDS = [p.parent.name for p in discover_sources(DEFAULT_SRC)]
 # after table recovery (header run into the first row, numbered rows, rows cut or run
 # together): mean text recall 0.684 -> 0.815. Raised again after un-riffling
 # (`assistant.txt_riffle`), dates kept whole in cells, short numbered rows, lower-case inline
-# numbered items and hyphen/heading fixes: 0.815 -> 0.892
+# numbered items and hyphen/heading fixes: 0.815 -> 0.893
 # (`python -m evals.roundtrip test-artifacts/suite/txt`).
 MEASURED = {
     "fernvale-complaints-procedure": (0.938, 1.000, 1.000),
@@ -40,7 +40,7 @@ MEASURED = {
     "kestrel-youth-justice-handbook": (0.874, 0.982, 0.991),
     "northmoor-equality-statement": (0.833, 1.000, 1.000),
     "northmoor-fostering-framework": (0.860, 0.938, 1.000),
-    "northmoor-fostering-handbook": (0.705, 0.950, 1.000),
+    "northmoor-fostering-handbook": (0.723, 0.950, 1.000),
     "northmoor-news-revised-framework": (0.870, 0.889, 1.000),
 }
 SLACK = 0.005  # the figures above are rounded to three places
