@@ -333,9 +333,14 @@ def _join_units(lines: list[Line], vocab: _Vocabulary) -> list[Unit]:
         target = owner[links[i]] if i in links else _continues(i, lines, owner, vocab)
         if target is None and i and _wrapped_bullet(owner[i - 1], ln):
             target, text = owner[i - 1], _bullet_body(text) or text
-        if target is None and (split := _split_last(i, lines, owner, vocab)) is not None:
+        jumps = target is not None and i > 0 and target is not owner[i - 1]
+        if (target is None or (jumps and _ends_open(lines[i - 1].text))) and (
+            split := _split_last(i, lines, owner, vocab)
+        ) is not None:
             target, fresh = split
             units.append(fresh)
+        if target is None and _orphan(i, lines, owner):
+            target = owner[i - 1]  # widths disagree, but a sentence does not stop mid-way
         if target is None:
             target = Unit(page=ln.page)
             units.append(target)
@@ -348,11 +353,35 @@ def _join_units(lines: list[Line], vocab: _Vocabulary) -> list[Unit]:
     return units
 
 
+def _orphan(i: int, lines: list[Line], owner: list[Unit]) -> bool:
+    """A lower-case line right after an unfinished line of the unit before, which no unit
+    fits by width (that unit holds lines of two blocks wrapped alike): it still goes on
+    the sentence, rather than standing alone as a fragment."""
+    ln = lines[i]
+    if i == 0 or ln.gap or not ln.text[:1].islower() or _LINE_MARKER.match(ln.text):
+        return False
+    prev = owner[i - 1]
+    return prev.last_used == i - 1 and prev.reserved is None and prev.open
+
+
+def _dangles(text: str) -> bool:
+    """The line stops where no phrase can: a comma, an article, a conjunction (`_DANGLING`)."""
+    last = text.split()[-1]
+    return last.endswith(",") or last.lower() in _DANGLING
+
+
+def _ends_open(text: str) -> bool:
+    """The line stops on a comma or a word no sentence ends on: the next line goes on it."""
+    last = text.split()[-1]
+    return last.endswith(",") or last.lower() in _FUNCTION_WORDS
+
+
 def _split_last(
     i: int, lines: list[Line], owner: list[Unit], vocab: _Vocabulary
 ) -> tuple[Unit, Unit] | None:
-    """(unit line `i` continues, unit split off) when a lower-case line continues nothing
-    because the capitalised line before it was wrongly appended to an older unit.
+    """(unit line `i` continues, unit split off) when a lower-case line continues nothing -
+    or only a unit further back, though the line before it stops mid-sentence - because the
+    capitalised line before it was wrongly appended to an older unit.
 
     That line (B1) opened a block of its own: a new paragraph after a list item, or the
     first line of a column riffled with the older unit's (A1 B1 A2 B2). It is split off into
@@ -517,6 +546,10 @@ def _pick(cands: list[Unit], prev: Unit, text: str, vocab: _Vocabulary) -> Unit:
     """
     if len(cands) == 1:
         return cands[0]
+    if prev in cands:  # "... carry out:" lines back does not take the line after "centre"
+        cands = [u for u in cands if u is prev or not _TERMINAL.search(u.last)]
+        if len(cands) == 1:
+            return prev
     scored = [(vocab.evidence(u.last, text), u) for u in cands]
     triple = [u for s, u in scored if s >= 2]
     if len(triple) == 1:
@@ -526,7 +559,7 @@ def _pick(cands: list[Unit], prev: Unit, text: str, vocab: _Vocabulary) -> Unit:
     pair = [u for s, u in scored if s >= 1]
     if len(pair) == 1:
         return pair[0]
-    older = [u for u in cands if u is not prev and _needs_more(u)]
+    older = [u for u in cands if u is not prev and _dangles(u.last)]
     if prev in cands and (not older or _needs_more(prev)):
         return prev
     return min(older or cands, key=lambda u: u.last_used)
@@ -570,6 +603,7 @@ class Piece:
     label: str = ""
     gap: bool = True  # starts after a blank line or a finished sentence
     rows: list[list[str]] = field(default_factory=list)  # for kind "table"
+    inline: bool = False  # an item whose marker ran inline after other text ("... • b")
 
 
 def _unit_text(unit: Unit, vocab: _Vocabulary) -> str:
@@ -645,7 +679,7 @@ def _split_unit(text: str, page: int | None) -> list[Piece]:
     head, *rest = _INLINE_BULLET.split(text)
     out = _bullet_item(head, page, leading=True) if head.strip() else []
     for part in rest:
-        out.extend(_bullet_item(part, page))
+        out.extend(replace(p, inline=True) for p in _bullet_item(part, page))
     return out
 
 
@@ -857,6 +891,11 @@ def _glued_split(text: str, vocab: _Vocabulary, numbered: bool) -> tuple[str, st
     return None
 
 
+# Words an item cannot end on even as a phrase: a preposition can ("... they work with",
+# "... learners act on"), an article, a conjunction or a possessive cannot.
+_DANGLING = frozenset("a an the and or but nor of their its our your whose every each".split())
+
+
 def _merge_broken_items(pieces: list[Piece]) -> list[Piece]:
     """Re-join an item cut in two by an extractor that put a marker on its continuation: the
     earlier item ends on a word that cannot end one (a comma, "and", "the") and the later one
@@ -868,8 +907,10 @@ def _merge_broken_items(pieces: list[Piece]) -> list[Piece]:
             prev is not None
             and p.kind == prev.kind == "item"
             and p.marker == prev.marker == "bullet"
+            and p.level == prev.level  # a nested "– ..." item is no continuation
+            and not p.inline  # "act on • learners develop": the marker is the document's
             and p.text[:1].islower()
-            and (prev.text.endswith(",") or prev.text.split()[-1].lower() in _FUNCTION_WORDS)
+            and (prev.text.endswith(",") or prev.text.split()[-1].lower() in _DANGLING)
         ):
             prev.text = f"{prev.text} {p.text}"
             continue

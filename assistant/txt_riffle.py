@@ -39,11 +39,16 @@ MARGIN = 4
 # A line shorter than this share of the wrap floor ends its block (a heading, a last line).
 # Round trip as for MARGIN: 0 (no short-line starts) 0.891, 0.6 0.891, 0.8 0.892, 1.0 0.892.
 SHORT_LINE = 0.8
-# A capitalised line after a full, unfinished line is another column's when it is wider than
-# that line plus its own first word by this factor. Round trip as for MARGIN: 1.0 0.894,
-# 1.1 0.893, off 0.892; 1.1 leaves room for proportional fonts, where lines wrapped at one
-# width differ in characters.
+# A line is another column's when it is wider, by this factor, than a line that wrapped
+# before its first word allows: after a lower-case continuation, or a capitalised line after
+# a full unfinished line. Round trip as for MARGIN: 1.0 0.888, 1.1 0.909, 1.2 0.909, off
+# 0.907; 1.1 also leaves room for proportional fonts, where lines wrapped at one width differ
+# in characters.
 WIDER = 1.1
+# The plain order must break among the region's first this many line groups (A1 B1 A2).
+# Round trip as for MARGIN: 3 groups 0.908, 4 0.907, 5 0.880, 6 0.872 (wider windows start
+# regions at ordinary blocks).
+ANOMALY_GROUPS = 3
 MAX_GROUPS = 40  # a region is at most this many line groups (a page column is 34-44 lines)
 
 
@@ -137,7 +142,7 @@ def _block_start(
 def _anomalous(groups: list[list[int]], g: int, texts: Sequence[str], reader: Reader) -> bool:
     """The plain order breaks in one of the first two joins of the region: a riffle shows
     itself at once (A1 -> B1 or B1 -> A2)."""
-    first = [i for grp in groups[g : g + 3] for i in grp]
+    first = [i for grp in groups[g : g + ANOMALY_GROUPS] for i in grp]
     return any(
         _join(texts[x], texts[y], reader) < 0 for x, y in zip(first, first[1:], strict=False)
     )
@@ -156,15 +161,17 @@ def _join(a: str, b: str, reader: Reader) -> int:
     lower = b[:1].islower()
     if SENTENCE_END.search(a):
         return -2 if lower else 1
+    wrap = len(a) + 1 + len(b.split()[0])  # a line wrapped before b's first word ...
     if lower:
-        width = reader.floor == 0 or len(a) + 1 + len(b.split()[0]) >= reader.floor
+        if reader.floor and len(b) > WIDER * wrap:
+            return -2  # ... cannot go on with a line wider than that
+        width = reader.floor == 0 or wrap >= reader.floor
         return (1 if width else -1) + reader.evidence(a, b)
     if TERMINAL.search(a) or _MARKER.match(b):
         return 0
     last = a.split()[-1]
     if last.endswith(",") or last.lower() in _OPEN_WORDS:
         return 0 if reader.name(b.split()[0]) else -2
-    wrap = len(a) + 1 + len(b.split()[0])  # a full line a wrapped before b's first word ...
     if reader.floor and wrap >= reader.floor and len(b) > WIDER * wrap:
-        return -1  # ... so b, far wider, is another column's line
+        return -1  # a full unfinished line, then a far wider one: another column's line
     return 0
