@@ -1292,6 +1292,15 @@ def _strong_starts(words: list[str], header: bool) -> list[int]:
     ]
 
 
+# Function words that can close a phrase ("80% or more", "at most"): a capital after one may
+# open a cell, where after "the" or "of" it goes on the same cell.
+_PHRASE_END = frozenset("more most all other both either neither".split())
+_NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve".split())
+_PREPOSITIONS = frozenset(
+    "after at before by during for from in on over to under until within".split()
+)
+
+
 def _weak_starts(words: list[str], strong: set[int]) -> list[list[int]]:
     """Weaker cell starts of a body row, by tier (see `_cells`)."""
     tiers: list[list[int]] = [[], [], []]
@@ -1300,8 +1309,15 @@ def _weak_starts(words: list[str], strong: set[int]) -> list[list[int]]:
         if i in strong or re.search(r"[,;:(]$", before):
             continue
         function = before.lower() in _FUNCTION_WORDS
-        if (w[:1].isdigit() and _NUMERIC.match(w)) or _DATE_JOIN in w:  # a number or a date
-            tiers[2 if function else 0].append(i)
-        elif w[:1].isupper() and before[:1].isupper() and not function:
-            tiers[1].append(i)
+        if w in _NUMBER_WORDS and not function:
+            tiers[0].append(i)  # "Notice given | five working days | two working days"
+        elif (w[:1].isdigit() and _NUMERIC.match(w)) or _DATE_JOIN in w:  # a number, a date
+            if function and before.lower() in _PREPOSITIONS and words[i - 2][:1].islower():
+                tiers[2].append(i - 1)  # "sent | within 15 working days": the cell opens before
+            else:
+                tiers[2 if function else 0].append(i)
+        elif w[:1].isupper() and (
+            (before[:1].isupper() and not function) or before.lower() in _PHRASE_END
+        ):
+            tiers[1].append(i)  # "1 Outstanding | The ...", "80% or more | Exemplary"
     return tiers
