@@ -28,8 +28,8 @@ DOC_IDS = [p.parent.name for p in discover_sources(DEFAULT_SRC)]
 # after table recovery (header run into the first row, numbered rows, rows cut or run
 # together): mean text recall 0.684 -> 0.815. Raised again after un-riffling
 # (`assistant.txt_riffle`), dates kept whole in cells, short numbered rows, lower-case inline
-# numbered items, hyphen/heading fixes and item merges kept to dangling words, number words as cell starts: 0.815 -> 0.931
-# (`python -m evals.roundtrip test-artifacts/suite/txt`).
+# numbered items, hyphen/heading fixes, item merges kept to dangling words and number words
+# as cell starts: 0.815 -> 0.931 (`python -m evals.roundtrip test-artifacts/suite/txt`).
 MEASURED = {
     "fernvale-complaints-procedure": (0.969, 1.000, 1.000),
     "fernvale-equality-duty-guidance": (0.910, 1.000, 1.000),
