@@ -387,24 +387,27 @@ def test_hyphen_split_word_with_common_tail_is_rejoined(tmp_path: Path) -> None:
 
 
 def test_new_paragraph_after_a_list_item_is_not_appended_to_it(tmp_path: Path) -> None:
+    # the list is wrapped wider than the paragraph after it (the suite's equality statement)
     text = (
-        "Duty\n\nIt includes, in particular:\n"
-        "\u2022 removing disadvantages that people suffer because of a\n"
-        "protected characteristic\n"
-        "\u2022 encouraging people to take part in public life where their\n"
-        "participation is low\n"
+        "Duty\n\nAdvancing equality of opportunity includes, in particular:\n"
+        "\u2022 removing or reducing disadvantages that people suffer\n"
+        "because of a protected characteristic\n"
+        "\u2022 encouraging people with a protected characteristic to take part in\n"
+        "public life and other activities where their participation is low\n"
         "Fostering good relations means, in particular,\n"
-        "tackling prejudice and promoting understanding.\n"
+        "tackling prejudice and promoting understanding\n"
+        "between different groups.\n"
     )
     found = units(load_text(tmp_path, text))
     assert (
         "item",
-        "encouraging people to take part in public life where their participation is low",
+        "encouraging people with a protected characteristic to take part in public life and "
+        "other activities where their participation is low",
     ) in found
     assert (
         "paragraph",
         "Fostering good relations means, in particular, tackling prejudice and promoting "
-        "understanding.",
+        "understanding between different groups.",
     ) in found
 
 
