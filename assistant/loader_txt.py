@@ -1312,7 +1312,7 @@ def _weak_starts(words: list[str], strong: set[int]) -> list[list[int]]:
         if w in _NUMBER_WORDS and not function:
             tiers[0].append(i)  # "Notice given | five working days | two working days"
         elif (w[:1].isdigit() and _NUMERIC.match(w)) or _DATE_JOIN in w:  # a number, a date
-            if function and before.lower() in _PREPOSITIONS and words[i - 2][:1].islower():
+            if function and i > 1 and before in _PREPOSITIONS and words[i - 2][:1].islower():
                 tiers[2].append(i - 1)  # "sent | within 15 working days": the cell opens before
             else:
                 tiers[2 if function else 0].append(i)
