@@ -19,6 +19,7 @@ import statistics
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 
 from assistant.blocks import Block, BlockDocument, Item, MarkerKind, split_marker, squash
@@ -622,18 +623,40 @@ def _unit_text(unit: Unit, vocab: _Vocabulary) -> str:
 
 
 def _rejoin(head: str, tail: str, vocab: _Vocabulary) -> bool:
-    """Drop a line-end hyphen when the joined word occurs elsewhere in the document, or when
-    neither part is a word of the document (so it cannot be a compound like "sixth-form":
-    "compa-" + "nion" joins even where "companion" is used only once, and so does
-    "orienta-" + "tion"). Parts are counted only where no line-end hyphen cut them
-    (`_Vocabulary.whole`), so other "-tion" tails do not make "tion" a word."""
+    """Drop a line-end hyphen when the joined word occurs elsewhere in the document; when it
+    is a dictionary word and the first part is not ("inte-" + "rest"); and, unless both parts
+    are dictionary words (a compound: "sixth-" + "form"), when neither part is a word of the
+    document ("compa-" + "nion" joins where "companion" is used only once). Parts are counted
+    only where no line-end hyphen cut them (`_Vocabulary.whole`), so other "-tion" tails do
+    not make "tion" a word."""
     joined = _tokens(head + tail)
     if not joined:
         return False
     if vocab.words[joined[-1]] > 0:
         return True
     parts = _tokens(head)[-1:] + _tokens(tail)[:1]
-    return len(parts) == 2 and not any(vocab.whole[w] > 0 for w in parts)
+    if len(parts) != 2:
+        return False
+    words = _dictionary()
+    if joined[-1] in words and parts[0] not in words:
+        return True  # "inte-" + "rest": "inte" is no word, "interest" is
+    if parts[0] in words and parts[1] in words:
+        return False  # "sixth-" + "form", "well-" + "being": a compound
+    return not any(vocab.whole[w] > 0 for w in parts)
+
+
+@cache
+def _dictionary() -> frozenset[str]:
+    """English words: the whole-word entries of the MiniLM tokenizer's vocabulary, which
+    ships with the embedding model's package (read once, nothing downloaded). Empty when the
+    file cannot be read; the document's own words then decide alone."""
+    from assistant.embeddings import default_model_path
+
+    try:
+        text = (Path(default_model_path()) / "vocab.txt").read_text(encoding="utf-8")
+    except (OSError, ImportError):
+        return frozenset()
+    return frozenset(w for w in text.split("\n") if w.isalpha() and w.islower())
 
 
 def _structure(units: list[Unit], vocab: _Vocabulary) -> list[Block]:
