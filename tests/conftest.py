@@ -31,6 +31,24 @@ for _name, _value in {
 from assistant.settings import Settings, load_settings  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Seconds each test file takes (`python tests/file_durations.py JUNIT.xml`, from a full run
+# with `--junitxml`): the slowest files run first, so the two xdist workers finish together
+# instead of one waiting on a long file handed out last (make test runs
+# `--dist loadfile --no-loadscope-reorder`, which keeps this order).
+FILE_DURATIONS = Path(__file__).with_name("file_durations.json")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order test files longest first (tests within a file keep their order)."""
+    import json
+
+    try:
+        seconds = json.loads(FILE_DURATIONS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    items.sort(key=lambda item: -float(seconds.get(item.nodeid.split("::", 1)[0], 0.0)))
+
+
 SEED_DIR = REPO_ROOT / "corpus"
 NO_CONFIG = Path(os.devnull)  # an empty TOML file: shields tests from a local assistant.toml
 EDI_ID = "cafcass-inspection-framework-edi-statement-2020"
