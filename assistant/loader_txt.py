@@ -64,6 +64,10 @@ _FUNCTION_WORDS = frozenset(
     "will with within without would".split()
 )
 
+# Words an item cannot end on even as a phrase: a preposition can ("... they work with",
+# "... learners act on"), an article, a conjunction or a possessive cannot.
+_DANGLING = frozenset("a an the and or but nor of their its our your whose every each".split())
+
 
 @dataclass
 class Line:
@@ -335,7 +339,7 @@ def _join_units(lines: list[Line], vocab: _Vocabulary) -> list[Unit]:
         if target is None and i and _wrapped_bullet(owner[i - 1], ln):
             target, text = owner[i - 1], _bullet_body(text) or text
         jumps = target is not None and i > 0 and target is not owner[i - 1]
-        if (target is None or (jumps and _ends_open(lines[i - 1].text))) and (
+        if (target is None or (jumps and _stops_on(lines[i - 1].text))) and (
             split := _split_last(i, lines, owner, vocab)
         ) is not None:
             target, fresh = split
@@ -365,16 +369,11 @@ def _orphan(i: int, lines: list[Line], owner: list[Unit]) -> bool:
     return prev.last_used == i - 1 and prev.reserved is None and prev.open
 
 
-def _dangles(text: str) -> bool:
-    """The line stops where no phrase can: a comma, an article, a conjunction (`_DANGLING`)."""
+def _stops_on(text: str, words: frozenset[str] = _FUNCTION_WORDS) -> bool:
+    """The text stops on a comma or on one of `words`: by default a word no sentence ends
+    on (the next line goes on it); with `_DANGLING`, one where no phrase can end either."""
     last = text.split()[-1]
-    return last.endswith(",") or last.lower() in _DANGLING
-
-
-def _ends_open(text: str) -> bool:
-    """The line stops on a comma or a word no sentence ends on: the next line goes on it."""
-    last = text.split()[-1]
-    return last.endswith(",") or last.lower() in _FUNCTION_WORDS
+    return last.endswith(",") or last.lower() in words
 
 
 def _split_last(
@@ -560,7 +559,7 @@ def _pick(cands: list[Unit], prev: Unit, text: str, vocab: _Vocabulary) -> Unit:
     pair = [u for s, u in scored if s >= 1]
     if len(pair) == 1:
         return pair[0]
-    older = [u for u in cands if u is not prev and _dangles(u.last)]
+    older = [u for u in cands if u is not prev and _stops_on(u.last, _DANGLING)]
     if prev in cands and (not older or _needs_more(prev)):
         return prev
     return min(older or cands, key=lambda u: u.last_used)
@@ -568,8 +567,7 @@ def _pick(cands: list[Unit], prev: Unit, text: str, vocab: _Vocabulary) -> Unit:
 
 def _needs_more(unit: Unit) -> bool:
     """The unit's last line cannot end a block: it stops on a comma or a function word."""
-    last = unit.last.split()[-1]
-    return last.endswith(",") or last.lower() in _FUNCTION_WORDS or bool(_HYPHEN_END.search(last))
+    return _stops_on(unit.last) or bool(_HYPHEN_END.search(unit.last.split()[-1]))
 
 
 # ------------------------------------------------------------------------------ structure
@@ -914,11 +912,6 @@ def _glued_split(text: str, vocab: _Vocabulary, numbered: bool) -> tuple[str, st
     return None
 
 
-# Words an item cannot end on even as a phrase: a preposition can ("... they work with",
-# "... learners act on"), an article, a conjunction or a possessive cannot.
-_DANGLING = frozenset("a an the and or but nor of their its our your whose every each".split())
-
-
 def _merge_broken_items(pieces: list[Piece]) -> list[Piece]:
     """Re-join an item cut in two by an extractor that put a marker on its continuation: the
     earlier item ends on a word that cannot end one (a comma, "and", "the") and the later one
@@ -933,7 +926,7 @@ def _merge_broken_items(pieces: list[Piece]) -> list[Piece]:
             and p.level == prev.level  # a nested "– ..." item is no continuation
             and not p.inline  # "act on • learners develop": the marker is the document's
             and p.text[:1].islower()
-            and (prev.text.endswith(",") or prev.text.split()[-1].lower() in _DANGLING)
+            and _stops_on(prev.text, _DANGLING)
         ):
             prev.text = f"{prev.text} {p.text}"
             continue
