@@ -15,19 +15,17 @@ import argparse
 from pathlib import Path
 
 from assistant.blocks import Block
+from assistant.eval_metrics import fact_present
 from assistant.eval_questions import load_question_set
 from assistant.loaders import load_blocks
+from assistant.text import normalise
 
 QUESTIONS = Path(__file__).resolve().parent / "suite" / "questions"
 
 
-def _norm(text: str) -> str:
-    text = text.lower().replace("’", "'").replace("‘", "'").replace("–", "-")
-    return " ".join(text.split())
-
-
 def _texts(blocks: list[Block]) -> str:
-    """The blocks' units, one per line: a fact must sit inside one of them."""
+    """The blocks' units, normalised as the eval matches facts, one per line: a fact must
+    sit inside one of them."""
     units: list[str] = []
     for b in blocks:
         if b.kind == "list":
@@ -36,7 +34,7 @@ def _texts(blocks: list[Block]) -> str:
             units += [" ".join(row) for row in b.rows]
         else:
             units.append(b.text)
-    return "\n".join(_norm(u) for u in units)
+    return "\n".join(normalise(u) for u in units)
 
 
 def _corpus(folder: Path) -> dict[str, str]:
@@ -47,8 +45,10 @@ def _corpus(folder: Path) -> dict[str, str]:
     }
 
 
-def _whole(corpus: dict[str, str], options: list[str], sources: list[str]) -> bool:
-    return any(o in corpus.get(s, "") for o in options for s in sources)
+def _whole(corpus: dict[str, str], fact: str | list[str], sources: list[str]) -> bool:
+    """The fact (or an alternative) as whole words in a source's units (`fact_present`, the
+    eval's own test for fact recall)."""
+    return any(fact_present(fact, corpus.get(s, "")) for s in sources)
 
 
 def broken_facts(
@@ -64,10 +64,10 @@ def broken_facts(
                 continue
             sources = [str(s) for s in q.sources] or [qset.name]
             for fact in q.facts:
-                options = [_norm(a) for a in ([fact] if isinstance(fact, str) else fact)]
                 checked += 1
-                if _whole(md, options, sources) and not _whole(other, options, sources):
-                    broken.append(f"{q.id}: {options[0]}")
+                if _whole(md, fact, sources) and not _whole(other, fact, sources):
+                    first = fact if isinstance(fact, str) else fact[0]
+                    broken.append(f"{q.id}: {normalise(first)}")
     return checked, broken
 
 
