@@ -66,6 +66,11 @@ def load_text(tmp_path: Path, text: str) -> list[Block]:
     return load(path)
 
 
+def paragraph_text(tmp_path: Path, text: str) -> str:
+    """The paragraphs `text` loads as, joined: what the hyphen tests read."""
+    return " ".join(t for k, t in units(load_text(tmp_path, text)) if k == "paragraph")
+
+
 def units(blocks: list[Block]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for b in blocks:
@@ -206,7 +211,7 @@ def test_hyphen_rejoined_only_for_words_of_the_document(tmp_path: Path) -> None:
         "tion also looks at the sixth-\nform provision and at the records of the\n"
         "provider. A form is filled in for each visit.\n"
     )
-    para = " ".join(t for k, t in units(load_text(tmp_path, text)) if k == "paragraph")
+    para = paragraph_text(tmp_path, text)
     assert "An inspection also looks at the sixth-form provision" in para
 
 
@@ -382,7 +387,7 @@ def test_hyphen_split_word_with_common_tail_is_rejoined(tmp_path: Path) -> None:
         "tion are met. Each inspec-\ntion checks the informa-\ntion held on each educa-\n"
         "tion plan.\n"
     )
-    para = " ".join(t for k, t in units(load_text(tmp_path, text)) if k == "paragraph")
+    para = paragraph_text(tmp_path, text)
     assert "sexual orientation are met" in para and "information held" in para
 
 
@@ -395,7 +400,7 @@ def test_hyphen_with_a_word_for_tail_is_rejoined_unless_both_parts_are_words(
         "Notes\n\nHelp comes in a way that holds their inte-\nrest and fits around the\n"
         "rest of their life. Each sixth-\nform college is asked for its records.\n"
     )
-    para = " ".join(t for k, t in units(load_text(tmp_path, text)) if k == "paragraph")
+    para = paragraph_text(tmp_path, text)
     assert "holds their interest and" in para and "Each sixth-form college" in para
 
 
