@@ -101,12 +101,12 @@ def _best_region(
     groups: list[list[int]], g: int, texts: Sequence[str], gaps: Sequence[bool], reader: Reader
 ) -> tuple[list[list[list[int]]], int] | None:
     """(the two streams, groups used) of the best riffled reading starting at group g."""
+    if not _block_start(groups, g, texts, gaps, reader) or not _anomalous(groups, g, texts, reader):
+        return None  # the cheap tests first: they turn away almost every group
     end = g + 1
     while end < len(groups) and end - g < MAX_GROUPS and not gaps[groups[end][0]]:
         end += 1
-    if end - g < 4 or not _block_start(groups, g, texts, gaps, reader):
-        return None
-    if not _anomalous(groups, g, texts, reader):
+    if end - g < 4:
         return None
     region = groups[g:end]
     plain = _score([i for grp in region for i in grp], texts, reader)
