@@ -22,7 +22,7 @@ from typing import Any, Literal
 BlockKind = Literal["heading", "paragraph", "list", "table", "quote", "caption"]
 MarkerKind = Literal["bullet", "number", "letter", "roman", "none"]
 BLOCK_KINDS: tuple[str, ...] = ("heading", "paragraph", "list", "table", "quote", "caption")
-STRUCTURE_VERSION = 6  # bump when loaders or the chunker change what an index holds
+STRUCTURE_VERSION = 7  # bump when loaders or the chunker change what an index holds
 CELL_SEPARATOR = " | "
 
 

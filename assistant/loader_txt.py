@@ -112,7 +112,7 @@ def load_txt(path: Path, data: bytes) -> BlockDocument:
         raise LoadError(path, "no readable text (only page furniture or blank lines)")
     vocab = _Vocabulary(lines)
     lines = _unriffled(lines, vocab)
-    units = _join_units(lines, vocab)
+    units = _resplit(_join_units(lines, vocab), lines)
     blocks = _structure(units, vocab)
     if not blocks:
         raise LoadError(path, "no readable text (only page furniture or blank lines)")
@@ -356,6 +356,79 @@ def _join_units(lines: list[Line], vocab: _Vocabulary) -> list[Unit]:
         target.reserved = sources.get(i)
         owner.append(target)
     return units
+
+
+def _resplit(units: list[Unit], lines: list[Line]) -> list[Unit]:
+    """Units cut again where a block began after a finished sentence although the line pass
+    read on (a capitalised line after a full stop is a new sentence or a new block):
+
+    - where no single wrap width fits the unit but one does each side of the cut ("5.
+      Transparency: ... in the report." / "Inspectors are courteous ..." wrapped narrower);
+    - before a last stretch that ends on no punctuation (a table's header after its lead-in
+      paragraph: "... overall rating." / "Total points Provisional overall rating");
+    - before a line that opens a unit of its own at least twice elsewhere in the document (a
+      repeated lead-in: "... checked for fairness." / "Inspectors will consider whether:").
+    """
+    texts = [ln.text for ln in lines]
+    opens = Counter(u.lines[0] for u in units)
+    out: list[Unit] = []
+    for unit in units:
+        parts = [unit.lines]
+        cut = _cut(unit.lines, opens, texts)
+        while cut is not None:
+            head, rest = parts[-1][:cut], parts[-1][cut:]
+            parts[-1:] = [head, rest]
+            cut = _cut(rest, opens, texts)
+        if len(parts) == 1:
+            out.append(unit)
+            continue
+        for part in parts:
+            fresh = Unit(page=unit.page)
+            for text in part:
+                _append(fresh, text, unit.last_used)
+            out.append(fresh)
+    return out
+
+
+def _cut(part: list[str], opens: Counter[str], texts: list[str]) -> int | None:
+    """Where `_resplit` cuts this run of lines, or None."""
+    cuts = [
+        k
+        for k in range(1, len(part))
+        if (part[k][:1].isupper() or _LINE_MARKER.match(part[k]))
+        and _SENTENCE_END.search(part[k - 1])
+    ]
+    if not cuts:
+        return None
+    if not _one_width(part):
+        fits = [k for k in cuts if _one_width(part[:k]) and _one_width(part[k:])]
+        if fits:
+            return fits[0]
+    if not _TERMINAL.search(part[-1]) and not _one_sentence_tail(part, cuts[-1]):
+        return cuts[-1]
+    repeated = [k for k in cuts if opens[part[k]] >= 2 and texts.count(part[k]) > opens[part[k]]]
+    return repeated[0] if repeated else None
+
+
+def _one_sentence_tail(part: list[str], k: int) -> bool:
+    """The stretch from line k on still reads as prose (it holds a sentence end), so ending on
+    no punctuation is the unit's own business, not a sign of another block."""
+    return any(_SENTENCE_END.search(t) or _INNER_SENTENCE.search(t) for t in part[k:])
+
+
+def _one_width(part: list[str]) -> bool:
+    """Some wrap width fits every line: none is longer, and each line with the next line's
+    first word (no hyphen between) is longer."""
+    lo = max(len(t) for t in part)
+    hi = min(
+        (
+            len(a) + 1 + len(b.split()[0])
+            for a, b in zip(part, part[1:], strict=False)
+            if not _HYPHEN_END.search(a)
+        ),
+        default=10**6,
+    )
+    return lo < hi
 
 
 def _orphan(i: int, lines: list[Line], owner: list[Unit]) -> bool:
@@ -1098,6 +1171,7 @@ def _table_at(pieces: list[Piece], k: int, chain: set[int]) -> tuple[list[list[s
         header, first = glued
         rows = [header, first]
     used = 1
+    last = ("", 0)  # the text of the piece read last and how many rows it gave
     for n, p in enumerate(pieces[k + 1 :], start=k + 1):
         text = _row_text(p)
         if text is None or n in chain or re.search(r"[.!?] [A-Z]", p.text):
@@ -1108,12 +1182,21 @@ def _table_at(pieces: list[Piece], k: int, chain: set[int]) -> tuple[list[list[s
         if got is None and _numbered_next(p, rows):
             got = _short_row(text, len(header))
         if got is None and len(rows) >= 2 and _row_tail(text, pieces, n, len(header)):
-            rows[-1][-1] = f"{rows[-1][-1]} {text}"  # a row's wrapped last line cut off
+            # a row's wrapped last line cut off: read the piece before again with it, which
+            # may now hold two rows ("... Notice of selection ..." + "25 working days")
+            whole = f"{last[0]} {text}"
+            again = _body_rows(whole, len(header)) if last[1] else None
+            if again is not None and len(again) > last[1]:
+                rows[len(rows) - last[1] :] = again
+            else:
+                rows[-1][-1] = f"{rows[-1][-1]} {text}"
+            last = (whole, len(again) if again is not None and len(again) > last[1] else 0)
             used += 1
             continue
         if got is None:
             break
         rows.extend(got)
+        last = (text, len(got))
         used += 1
     return (rows, used) if len(rows) >= 3 else None
 
@@ -1216,7 +1299,40 @@ def _body_rows(text: str, want: int) -> list[list[str]] | None:
         rest = _body_rows(" ".join(words[i + 1 :]), want)
         if first is not None and rest is not None and _numeric_tail(first) >= want - 1 >= 1:
             return [first, *rest]
+    split = _labelled_rows(words, want, cells)
+    if split is not None:
+        return split
     return None if cells is None else [cells]
+
+
+# A row label ("Needs improvement", "Notice of selection for a thematic inspection") has at
+# most this many words: the longest first cell of the suite's source tables is 8 words.
+_LABEL_MAX_WORDS = 8
+
+
+def _label(cell: str) -> bool:
+    """A cell that reads as a row's label: a few words, no clause punctuation."""
+    return len(cell.split()) <= _LABEL_MAX_WORDS and not re.search(r"[;,:.]", cell)
+
+
+def _labelled_rows(words: list[str], want: int, one: list[str] | None) -> list[list[str]] | None:
+    """Two rows run together, each opening on a label: read so when the one-row reading `one`
+    makes a punctuated clause the label ("Exemplary Next full inspection ...; ... events
+    Effective The lead inspector ..." is "Exemplary | Next ..." and "Effective | The lead
+    ..."), or when the second row opens on the first one's first word ("Notice of a
+    focused re-inspection 10 working days Notice of selection ... 25 working days")."""
+    for i in range(2, len(words) - 1):
+        if not (words[i][:1].isupper() and words[i - 1][:1].islower()):
+            continue
+        if re.search(r"[,;:(]$", words[i - 1]) or words[i - 1].lower() in _FUNCTION_WORDS:
+            continue
+        if words[i] != words[0] and (one is None or not re.search(r"[;,:.]", one[0])):
+            continue  # not parallel rows, and the one-row label reads as a label
+        first = _cells(" ".join(words[:i]), want)
+        rest = _cells(" ".join(words[i:]), want)
+        if first and rest and _label(first[0]) and _label(rest[0]):
+            return [first, rest]
+    return None
 
 
 def _numeric_tail(cells: list[str]) -> int:
@@ -1236,7 +1352,8 @@ def _cells(text: str, want: int | None) -> list[str] | None:
     words that follow a lower-case or numeric word (not after a comma or a function word).
     A body row short of such cuts takes weaker ones, earliest first within each tier: a
     number after a number or content word ("Fewer than 500 2 to 3 inspectors"), a capital
-    after a capitalised word ("1 Outstanding The agency ..."), a number after a function word.
+    after a capitalised word ("1 Outstanding The agency ..."), a number after a function word,
+    and last a word after a stated period ("within 42 months | none, unless ...").
     """
     words = _dates_as_words(text.split())
     if len(words) < 2 or len(words) > 60:
@@ -1296,11 +1413,11 @@ def _dates_as_words(words: list[str]) -> list[str]:
 
 def _strong_starts(words: list[str], header: bool) -> list[int]:
     """Cell starts: a capitalised word after a lower-case or numeric word, not after a comma
-    or a function word (in a header row, after a capitalised word too)."""
+    or a function word (in a header row, after a capitalised word too, and a date)."""
     return [
         i
         for i in range(1, len(words))
-        if words[i][:1].isupper()
+        if (words[i][:1].isupper() or (header and _DATE_JOIN in words[i]))  # "Measure | 31 March"
         and not (i == 1 and re.match(r"\(?\d{1,2}[.)]$", words[0]))  # "1. Shorter": a label
         and not re.search(r"[,;:(]$", words[i - 1])
         and words[i - 1].lower() not in _FUNCTION_WORDS
@@ -1308,9 +1425,9 @@ def _strong_starts(words: list[str], header: bool) -> list[int]:
     ]
 
 
-# Function words that can close a phrase ("80% or more", "at most"): a capital after one may
-# open a cell, where after "the" or "of" it goes on the same cell.
-_PHRASE_END = frozenset("more most all other both either neither".split())
+# Function words that can close a phrase ("80% or more", "at most", "6 to 10 people each"): a
+# capital after one may open a cell, where after "the" or "of" it goes on the same cell.
+_PHRASE_END = frozenset("more most all other both either neither each".split())
 _NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve".split())
 _PREPOSITIONS = frozenset(
     "after at before by during for from in on over to under until within".split()
@@ -1319,7 +1436,7 @@ _PREPOSITIONS = frozenset(
 
 def _weak_starts(words: list[str], strong: set[int]) -> list[list[int]]:
     """Weaker cell starts of a body row, by tier (see `_cells`)."""
-    tiers: list[list[int]] = [[], [], []]
+    tiers: list[list[int]] = [[], [], [], []]
     for i in range(1, len(words)):
         w, before = words[i], words[i - 1]
         if i in strong or re.search(r"[,;:(]$", before):
@@ -1328,7 +1445,7 @@ def _weak_starts(words: list[str], strong: set[int]) -> list[list[int]]:
         if w in _NUMBER_WORDS and not function:
             tiers[0].append(i)  # "Notice given | five working days | two working days"
         elif (w[:1].isdigit() and _NUMERIC.match(w)) or _DATE_JOIN in w:  # a number, a date
-            if function and i > 1 and before in _PREPOSITIONS and words[i - 2][:1].islower():
+            if function and i > 1 and before in _PREPOSITIONS and _opens_before(words, i):
                 tiers[2].append(i - 1)  # "sent | within 15 working days": the cell opens before
             else:
                 tiers[2 if function else 0].append(i)
@@ -1336,4 +1453,23 @@ def _weak_starts(words: list[str], strong: set[int]) -> list[list[int]]:
             (before[:1].isupper() and not function) or before.lower() in _PHRASE_END
         ):
             tiers[1].append(i)  # "1 Outstanding | The ...", "80% or more | Exemplary"
+        elif _after_quantity(words, i) and w.lower() not in _FUNCTION_WORDS:
+            tiers[3].append(i)  # "within 42 months | none, unless ...": a period closes a cell
     return tiers
+
+
+def _opens_before(words: list[str], i: int) -> bool:
+    """The preposition before the number at `i` opens the cell: it follows a lower-case word
+    ("sent | within 15") or the row's one-word label ("Outstanding | within 42 months")."""
+    return words[i - 2][:1].islower() or i == 2
+
+
+_PERIOD = re.compile(r"(?:day|week|month|year|hour|minute)s?")
+
+
+def _after_quantity(words: list[str], i: int) -> bool:
+    """Word `i` comes right after a stated period ("42 months", "10 working days")."""
+    if i < 2 or not _PERIOD.fullmatch(words[i - 1].lower()):
+        return False
+    amount = words[i - 2] if words[i - 2].lower() != "working" or i < 3 else words[i - 3]
+    return bool(_NUMERIC.match(amount)) or amount.lower() in _NUMBER_WORDS
