@@ -369,7 +369,7 @@ def _resplit(units: list[Unit], lines: list[Line]) -> list[Unit]:
     - before a line that opens a unit of its own at least twice elsewhere in the document (a
       repeated lead-in: "... checked for fairness." / "Inspectors will consider whether:").
     """
-    texts = [ln.text for ln in lines]
+    texts = Counter(ln.text for ln in lines)
     opens = Counter(u.lines[0] for u in units)
     out: list[Unit] = []
     for unit in units:
@@ -390,7 +390,7 @@ def _resplit(units: list[Unit], lines: list[Line]) -> list[Unit]:
     return out
 
 
-def _cut(part: list[str], opens: Counter[str], texts: list[str]) -> int | None:
+def _cut(part: list[str], opens: Counter[str], texts: Counter[str]) -> int | None:
     """Where `_resplit` cuts this run of lines, or None."""
     cuts = [
         k
@@ -406,7 +406,7 @@ def _cut(part: list[str], opens: Counter[str], texts: list[str]) -> int | None:
             return fits[0]
     if not _TERMINAL.search(part[-1]) and not _one_sentence_tail(part, cuts[-1]):
         return cuts[-1]
-    repeated = [k for k in cuts if opens[part[k]] >= 2 and texts.count(part[k]) > opens[part[k]]]
+    repeated = [k for k in cuts if opens[part[k]] >= 2 and texts[part[k]] > opens[part[k]]]
     return repeated[0] if repeated else None
 
 
