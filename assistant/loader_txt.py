@@ -84,6 +84,7 @@ class Unit:
 
     lines: list[str] = field(default_factory=list)
     page: int | None = None
+    pages: list[int | None] = field(default_factory=list)  # each line's page
     lo: int = 0  # the wrap width is at least this (its longest line) ...
     hi: int = 10**6  # ... and below this (a line plus the next word did not fit)
     last_used: int = 0  # index of the input line last added
@@ -352,7 +353,7 @@ def _join_units(lines: list[Line], vocab: _Vocabulary) -> list[Unit]:
         if i and target is not owner[i - 1] and target.lines and owner[i - 1].lines:
             target.partner, owner[i - 1].partner = owner[i - 1], target
         target.reserved = None
-        _append(target, text, i)
+        _append(target, text, i, ln.page)
         target.reserved = sources.get(i)
         owner.append(target)
     return units
@@ -373,19 +374,18 @@ def _resplit(units: list[Unit], lines: list[Line]) -> list[Unit]:
     opens = Counter(u.lines[0] for u in units)
     out: list[Unit] = []
     for unit in units:
-        parts = [unit.lines]
+        cuts = [0]
         cut = _cut(unit.lines, opens, texts)
         while cut is not None:
-            head, rest = parts[-1][:cut], parts[-1][cut:]
-            parts[-1:] = [head, rest]
-            cut = _cut(rest, opens, texts)
-        if len(parts) == 1:
+            cuts.append(cuts[-1] + cut)
+            cut = _cut(unit.lines[cuts[-1] :], opens, texts)
+        if len(cuts) == 1:
             out.append(unit)
             continue
-        for part in parts:
-            fresh = Unit(page=unit.page)
-            for text in part:
-                _append(fresh, text, unit.last_used)
+        for a, b in zip(cuts, [*cuts[1:], len(unit.lines)], strict=True):
+            fresh = Unit(page=unit.pages[a] if unit.pages[a] is not None else unit.page)
+            for text, page in zip(unit.lines[a:b], unit.pages[a:b], strict=True):
+                _append(fresh, text, unit.last_used, page)
             out.append(fresh)
     return out
 
@@ -473,7 +473,7 @@ def _split_last(
     if _SENTENCE_END.search(a1):
         return None  # B1 followed a finished sentence: appending it was no guess
     fresh = Unit(page=lines[i - 1].page)
-    _append(fresh, b1, i - 1)
+    _append(fresh, b1, i - 1, lines[i - 1].page)
     _pop_last(older)
     owner[i - 1] = fresh
     nxt = lines[i + 1].text if i + 1 < len(lines) and not lines[i + 1].gap else ""
@@ -517,18 +517,19 @@ def _bullet_body(text: str) -> str | None:
 
 def _pop_last(unit: Unit) -> None:
     """Take the unit's last line off again, with the width bounds it had before it."""
-    kept, used = unit.lines[:-1], unit.prev_used
-    unit.lines, unit.lo, unit.hi = [], 0, 10**6
-    for text in kept:
-        _append(unit, text, used)
+    kept, pages, used = unit.lines[:-1], unit.pages[:-1], unit.prev_used
+    unit.lines, unit.pages, unit.lo, unit.hi = [], [], 0, 10**6
+    for text, page in zip(kept, pages, strict=True):
+        _append(unit, text, used, page)
     unit.last_used = unit.prev_used = used
 
 
-def _append(unit: Unit, text: str, index: int) -> None:
-    """Add a line, narrowing what the unit's wrap width can be."""
+def _append(unit: Unit, text: str, index: int, page: int | None = None) -> None:
+    """Add a line (on `page`), narrowing what the unit's wrap width can be."""
     if unit.lines and not _HYPHEN_END.search(unit.last):
         unit.hi = min(unit.hi, len(unit.last) + 1 + len(text.split()[0]))
     unit.lines.append(text)
+    unit.pages.append(page)
     unit.lo = max(unit.lo, len(text))
     unit.prev_used, unit.last_used = unit.last_used, index
 

@@ -635,3 +635,20 @@ def test_a_unit_no_single_wrap_width_fits_is_cut_where_each_side_fits() -> None:
         _append(unit, text, n)
     cut = _resplit([unit], [Line(t, False, None) for t in item + para])
     assert [u.lines for u in cut] == [item, para]
+
+
+def test_a_unit_cut_again_keeps_each_parts_own_page(tmp_path: Path) -> None:
+    # the table header after the page break fits the paragraph's wrap width, so the line
+    # pass reads on; `_resplit` cuts it off again, and it keeps the page it is printed on
+    para = (
+        "Each standard gets a score. The scores are added together to give",
+        "a total, and that total then sets the provisional overall rating.",
+    )
+    blocks = load_text(
+        tmp_path,
+        f"Scores\n\n{para[0]}\n{para[1]}\nPage 1 of 2\nTotal score Rating\n\n"
+        "A rating can be challenged.\nPage 2 of 2\n",
+    )
+    pages = {b.text: b.page for b in blocks}
+    assert pages[" ".join(para)] == 1
+    assert pages["Total score Rating"] == 2
