@@ -602,7 +602,7 @@ def test_units_are_cut_again_after_a_finished_sentence(tmp_path: Path) -> None:
         load_text(
             tmp_path,
             "Principles\n\n"
-            + _wrapped(item, width=60)  # an item, then a paragraph wrapped narrower
+            + _wrapped(item, width=60)  # an item, then a paragraph: they stay apart
             + _wrapped(para, width=50)
             + "\n"
             + _wrapped("The scores are added together. The total sets a rating.", width=60)
