@@ -50,7 +50,7 @@ SUITE_DIR := test-artifacts/suite
 SUITE_SETS := evals/suite/questions/*.yaml
 SUITE_GATE = --fail-under hit@1=0.66 --fail-under hit@5=0.87 --fail-under mrr@5=0.74 \
 	--fail-under fact_recall=0.60 --fail-under lead_hit=0.49 --fail-under citation_precision=0.47 \
-	--fail-under faithfulness=0.95 --fail-under refusal_accuracy=0.15 \
+	--fail-under faithfulness=0.95 --fail-under refusal_accuracy=0.33 \
 	--fail-under false_refusal_rate=0.03 --fail-under fragment_rate=0.02 \
 	--fail-under mixed_document_rate=0.05 --fail-under latency_ms_p95=300
 

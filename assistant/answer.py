@@ -23,7 +23,7 @@ from assistant.documents import Chunk, Citation, Hit, cited_fields, layout_answe
 from assistant.explain import Explanation
 from assistant.extractive import AnswerModel, Unit, load_answer_model, rerank, score_units
 from assistant.generators import Generator, Request, passages
-from assistant.question import Analysis, analyse, spellings
+from assistant.question import Analysis, analyse, asks_identity, spellings, states_identity
 from assistant.refusal import RefusalModel, refusal_features
 from assistant.registry import UnknownName
 from assistant.retrieve import Retriever, SearchResult
@@ -44,6 +44,12 @@ __all__ = [
 ]
 
 REFUSAL = "The indexed documents do not cover this question."
+# Why a question asking for an identity (`question.asks_identity`) is declined.
+_IDENTITY_MISSING = {
+    "name": "the question asks for a person's name, and no passage names anyone for it",
+    "contact": "the question asks for contact details, and no passage gives a telephone "
+    "number, email or web address",
+}
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u202e\u202d"), None)
 
 
@@ -207,8 +213,10 @@ class Assistant:
     ) -> str:
         """Why the passages do not answer the question, or "" when they may.
 
-        Two rules, tried in order: an off-topic guard (under `refusal.min_coverage` of the
-        question's key words in the top three passages), then the fitted refusal model
+        Rules, tried in order: an off-topic guard (under `refusal.min_coverage` of the
+        question's key words in the top three passages), a guard for few key words, a question
+        asking for a named person or contact details that no passage states
+        (`question.asks_identity`), then the fitted refusal model
         (`assistant.refusal`), which turns question-level signals - the IDF-weighted share of
         the question the passages state, words no passage contains, dense similarity, whether
         the expected kind of answer is there, the best unit's score - into a probability that
@@ -234,6 +242,8 @@ class Assistant:
         plain = concept_coverage(concepts, top_terms) if concepts else 1.0
         guard = self.settings.refusal.min_coverage
         few_dense = self.settings.refusal.few_terms_dense
+        identity = asks_identity(analysis.question)
+        passages = [h.chunk.text for h in result.hits[:5]]
         detail = f"evidence {p:.2f} < {self.refusal.threshold:.2f}"
         if lacking:
             detail += f"; not in the passages: {', '.join(lacking[:4])}"
@@ -254,6 +264,14 @@ class Assistant:
                 len(concepts) <= 2 and plain < 1.0 and dense < few_dense,
                 f"the question's few key words are not all in the passages (found {plain:.0%}, "
                 f"best similarity {dense:.2f})",
+            ),
+            (
+                "identity",
+                f"asks for a {identity}, none stated in the top {len(passages)} passages"
+                if identity
+                else "asks for no name or contact details",
+                bool(identity) and not states_identity(identity, analysis.question, passages),
+                _IDENTITY_MISSING.get(identity, ""),
             ),
             (
                 "model",

@@ -311,3 +311,87 @@ def analyse(
 def _in_corpus(concept: Concept, stats: TermStats) -> bool:
     """Whether some spelling of the concept has every term somewhere in the index."""
     return any(alt and all(stats.df.get(t, 0) > 0 for t in alt) for alt in concept)
+
+
+# Questions that ask for an identity the documents must state literally: a named person ("Who
+# is the current Chief Inspector?", "What is the name of ...?") or contact details (a telephone
+# number, an email or web address). A passage about the role or the helpline does not answer
+# them, and such questions are a common way to ask beyond a framework document.
+_ASKS_NAME = re.compile(
+    r"^\W*(?:(?:and|so)\s+)?(?:who (?:is|are) (?:the |our |your )?(?:current|present|new|acting|"
+    r"interim)\b|what (?:is|are) the (?:full )?names? of\b.*\b(?:person|people|inspectors?|"
+    r"directors?|chairs?|managers?|officers?|head|leads?|chief|minister|secretary|"
+    r"commissioner|adjudicator|ombudsman|principal|leaders?|owner|members?|trustees?|"
+    r"governors?)\b)",
+    re.IGNORECASE,
+)
+_ASKS_CONTACT = re.compile(
+    r"\b(?:(?:tele)?phone|mobile|contact|helpline) numbers?\b|\be-?mail address(?:es)?\b|"
+    r"\b(?:web ?site|web|postal) address(?:es)?\b",
+    re.IGNORECASE,
+)
+_HONORIFIC_NAME = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Professor|Prof|Sir|Dame|Lord|Lady|Baroness|Baron)\.? [A-Z][a-z]+"
+)
+_CONTACT = re.compile(
+    r"\b0\d{2,4}[ -]?\d{3,4}[ -]?\d{3,4}\b|\+\d{1,3}[ \d-]{8,}|[\w.+-]+@[\w-]+\.[\w.]+|"
+    r"https?://|\bwww\.|\b[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}\b"
+)
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?\b")
+
+
+def asks_identity(question: str) -> str:
+    """ "name" or "contact" when the question asks for a named person or contact details
+    (see `_ASKS_NAME`, `_ASKS_CONTACT`), else ""."""
+    text = " ".join(question.split())
+    if _ASKS_CONTACT.search(text):
+        return "contact"
+    return "name" if _ASKS_NAME.search(text) else ""
+
+
+# Capitalised words that start or end a role, body, title or law rather than a person's name.
+_NOT_NAME = frozenset(
+    "a an the this that these those his her their our your its my we he she it they i "
+    "act acts bill code order regulations rules statement framework policy report plan "
+    "guidance handbook standards section schedule part annex chapter".split()
+)
+
+
+def states_identity(kind: str, question: str, passages: list[str]) -> bool:
+    """Whether the passages state what `asks_identity` found the question asks for.
+
+    Contact details have a form (a telephone number, an address with "@", a web address, a
+    postcode). A person's name is looked for only in sentences that share a word with the
+    question (the role asked about): a title and surname ("Dr Okafor"), or two capitalised
+    words in a row that the question does not use, that the passages never write in lower
+    case and that are no role, body, title or law ("Equality and Inclusion Lead", "the Chief
+    Inspector" and "Education Act" are not names).
+    """
+    if kind == "contact":
+        return any(_CONTACT.search(p) for p in passages)
+    if kind != "name":
+        return True
+    asked = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
+    topic = {w for w in asked if len(w) > 3} - {"current", "name", "names", "what", "which"}
+    lower = {w for p in passages for w in re.findall(r"\b[a-z][a-z'-]*\b", p)}
+
+    def proper(word: str) -> bool:
+        key = word.lower()
+        return (
+            key not in asked
+            and key not in lower
+            and key.split("'")[0] not in lower | _NOT_NAME
+            and not STATES["person"].fullmatch(word)
+        )
+
+    for p in passages:
+        for sentence in re.split(r"(?<=[.!?])\s+", p):
+            if not topic & {w.lower() for w in re.findall(r"[A-Za-z]+", sentence)}:
+                continue
+            if _HONORIFIC_NAME.search(sentence):
+                return True
+            words = [(m.group(0), m.start(), m.end()) for m in _CAPITALISED.finditer(sentence)]
+            for (a, _, end), (b, start, _) in zip(words, words[1:], strict=False):
+                if sentence[end:start] == " " and proper(a) and proper(b):
+                    return True
+    return False

@@ -115,7 +115,12 @@ def test_answerable_question_explains_every_stage(assistant: Assistant, settings
     refusal = why["refusal"]
     assert refusal["refused"] is False and refusal["fired"] is None and refusal["stage"] is None
     assert refusal["signals"]["coverage"] >= 0.5 and refusal["key_words"]
-    assert [r["rule"] for r in refusal["rules"]] == ["min_coverage", "few_terms", "model"]
+    assert [r["rule"] for r in refusal["rules"]] == [
+        "min_coverage",
+        "few_terms",
+        "identity",
+        "model",
+    ]
     assert refusal["signals"]["p_answerable"] >= assistant.refusal.threshold
 
     checks = why["verification"]["sentences"]
