@@ -417,18 +417,11 @@ def _one_sentence_tail(part: list[str], k: int) -> bool:
 
 
 def _one_width(part: list[str]) -> bool:
-    """Some wrap width fits every line: none is longer, and each line with the next line's
-    first word (no hyphen between) is longer."""
-    lo = max(len(t) for t in part)
-    hi = min(
-        (
-            len(a) + 1 + len(b.split()[0])
-            for a, b in zip(part, part[1:], strict=False)
-            if not _HYPHEN_END.search(a)
-        ),
-        default=10**6,
-    )
-    return lo < hi
+    """Some wrap width fits every line: the bounds `_append` narrows stay open."""
+    probe = Unit()
+    for text in part:
+        _append(probe, text, 0)
+    return probe.lo < probe.hi
 
 
 def _orphan(i: int, lines: list[Line], owner: list[Unit]) -> bool:
@@ -1189,9 +1182,10 @@ def _table_at(pieces: list[Piece], k: int, chain: set[int]) -> tuple[list[list[s
             again = _body_rows(whole, len(header)) if last[1] else None
             if again is not None and len(again) > last[1]:
                 rows[len(rows) - last[1] :] = again
+                last = (whole, len(again))
             else:
                 rows[-1][-1] = f"{rows[-1][-1]} {text}"
-            last = (whole, len(again) if again is not None and len(again) > last[1] else 0)
+                last = (whole, 0)
             used += 1
             continue
         if got is None:
@@ -1314,9 +1308,12 @@ def _body_rows(text: str, want: int) -> list[list[str]] | None:
 _LABEL_MAX_WORDS = 8
 
 
+_CLAUSE_MARK = re.compile(r"[;,:.]")  # punctuation a label does not hold
+
+
 def _label(cell: str) -> bool:
     """A cell that reads as a row's label: a few words, no clause punctuation."""
-    return len(cell.split()) <= _LABEL_MAX_WORDS and not re.search(r"[;,:.]", cell)
+    return len(cell.split()) <= _LABEL_MAX_WORDS and not _CLAUSE_MARK.search(cell)
 
 
 def _labelled_rows(words: list[str], want: int, one: list[str] | None) -> list[list[str]] | None:
@@ -1330,7 +1327,7 @@ def _labelled_rows(words: list[str], want: int, one: list[str] | None) -> list[l
             continue
         if re.search(r"[,;:(]$", words[i - 1]) or words[i - 1].lower() in _FUNCTION_WORDS:
             continue
-        if words[i] != words[0] and (one is None or not re.search(r"[;,:.]", one[0])):
+        if words[i] != words[0] and (one is None or not _CLAUSE_MARK.search(one[0])):
             continue  # not parallel rows, and the one-row label reads as a label
         first = _cells(" ".join(words[:i]), want)
         rest = _cells(" ".join(words[i:]), want)
