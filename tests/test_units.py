@@ -83,3 +83,43 @@ def test_contents_list_items_and_numbered_headings_are_labels():
     )
     assert kinds["foster good relations"] == "item"  # a real list of phrases stays a list
     assert kinds["eliminate discrimination"] == "item"
+
+
+SERVICES = (
+    "Services can expect inspectors to:\n\n"
+    "- arrive at the time agreed with the service\n"
+    "- carry identification at all times\n"
+    "- avoid interrupting meal times and visits unless there is a safeguarding concern\n"
+    "- keep interviews to the time agreed\n\n"
+    "Inspectors are employed by the inspectorate."
+)
+
+
+def test_focused_group_puts_the_answering_item_right_after_its_lead_in():
+    units = _units("Which parts of the regime should inspectors not interrupt?", SERVICES)
+    meals = next(u for u in units if u.text.startswith("avoid interrupting"))
+    intro = next(u for u in units if u.kind == "intro")
+    group, total = _group(meals, units, max_items=8, focused=True)
+    # the lead-in, then the item that answers, then the rest of the list in document order
+    assert [u.text.split()[0] for u in group] == ["Services", "avoid", "arrive", "carry", "keep"]
+    assert group[0] is intro and total == 4
+    listed, _ = _group(meals, units, max_items=8)  # a list question keeps document order
+    assert [u.text.split()[0] for u in listed] == ["Services", "arrive", "carry", "avoid", "keep"]
+
+
+def test_focused_group_led_by_a_lead_in_shows_its_best_item_first():
+    units = _units("Which parts of the regime should inspectors not interrupt?", SERVICES)
+    intro = next(u for u in units if u.kind == "intro")
+    for u in units:
+        u.score = 2.0 if u.text.startswith("carry") else 0.0
+    group, total = _group(intro, units, max_items=3, focused=True)
+    assert [u.text.split()[0] for u in group] == ["Services", "carry", "arrive", "avoid"]
+    assert total == 4  # three of four shown: the answer says how many more
+
+
+def test_focused_group_keeps_a_nested_lead_in_item_with_its_list():
+    units = _units("Who will the listening sessions be held with?")
+    parent = next(u for u in units if u.text == "Hold listening sessions with:")
+    focused, _ = _group(parent, units, max_items=8, focused=True)
+    whole, _ = _group(parent, units, max_items=8)
+    assert focused == whole
