@@ -18,7 +18,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from assistant import generators
-from assistant.chat import Turn, looks_like_followup, parse_history, rewrite_without_llm
+from assistant.chat import (
+    ANSWER_TERMS,
+    Turn,
+    looks_like_followup,
+    parse_history,
+    rewrite_without_llm,
+)
 from assistant.documents import Chunk, Citation, Hit, cited_fields, layout_answer
 from assistant.explain import Explanation
 from assistant.extractive import AnswerModel, Unit, load_answer_model, rerank, score_units
@@ -160,18 +166,34 @@ class Assistant:
         clock = Stopwatch()
         writer = self._generator(generator or self.settings.generator)
         text, notice = clean_question(question, self.settings.max_question_chars)
-        query = self._rewrite(text, parse_history(history), writer, clock, explain)
+        turns = parse_history(history)
+        query = self._rewrite(text, turns, writer, clock, explain)
         k = k or self.settings.k
-        with clock.stage("retrieve"):
-            result = self.retriever.search(
-                query, k=k, retriever=retriever, doc_ids=doc_ids, doc_types=doc_types
-            )
+
+        def evidence(q: str) -> tuple[SearchResult, list[Unit], str]:
+            with clock.stage("retrieve"):
+                found = self.retriever.search(
+                    q, k=k, retriever=retriever, doc_ids=doc_ids, doc_types=doc_types
+                )
+            with clock.stage("units"):
+                scored = self._units(analysis, found.hits)
+            return found, scored, self.weak_evidence(analysis, found, scored)
+
+        analysis = self.analyse(query, text if query != text else "")
+        result, units, weak = evidence(query)
+        wider = self._widened(text, turns, query)
+        if wider and not weak:
+            # a rule-rewritten follow-up that the passages answer is searched again with the
+            # previous answer's words too; used only if that evidence passes as well, so a
+            # follow-up declined before is still declined
+            more = evidence(wider)
+            if not more[2]:
+                query, (result, units, weak) = wider, more
+                if explain is not None:
+                    explain.record_rewrite(text, query, True, "rule, with the previous answer")
         if explain is not None:
             explain.record_retrieval(result, k)
-        analysis = self.analyse(query, text if query != text else "")
-        with clock.stage("units"):
-            units = self._units(analysis, result.hits)
-        weak = self.weak_evidence(analysis, result, units, explain)
+            self.weak_evidence(analysis, result, units, explain)
         pieces: list[str] = []
         with clock.stage("generate"):
             request = self._request(text, query, analysis, result.hits, units, weak, explain)
@@ -323,6 +345,15 @@ class Assistant:
         if explain is not None:
             explain.record_rewrite(question, query, True, method)
         return query
+
+    @staticmethod
+    def _widened(text: str, turns: list[Turn], query: str) -> str:
+        """The follow-up query with the previous answer's words as well, when `query` is the
+        rule-based rewrite ("" for a model's rewrite or a question that is not a follow-up)."""
+        if query == text or query != rewrite_without_llm(text, turns):
+            return ""
+        wider = rewrite_without_llm(text, turns, answer_terms=ANSWER_TERMS)
+        return wider if wider != query else ""
 
     def _units(self, analysis: Analysis, hits: list[Hit]) -> list[Unit]:
         """The hits' candidate units scored by the fitted model (refusal reads them too)."""

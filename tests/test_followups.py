@@ -74,6 +74,19 @@ def test_rewrite_carries_previous_user_terms():
     assert "when" not in out.lower().split("?", 1)[1]  # stop words / own words not repeated
 
 
+def test_rewrite_can_carry_the_previous_answers_first_terms():
+    turns = history(
+        ("user", "What is the mean gender pay gap on 31 March 2025?"),
+        ("assistant", "Women earn 6.8% less per hour on average than men, the mean gap. [1]"),
+    )
+    plain = rewrite_without_llm("And what was it a year earlier?", turns)
+    wider = rewrite_without_llm("And what was it a year earlier?", turns, answer_terms=3)
+    assert plain == "And what was it a year earlier? (mean gender pay gap march)"
+    # the answer's first three salient terms join the question's; "gap" is there already
+    assert wider == "And what was it a year earlier? (mean gender pay gap march women earn less)"
+    assert rewrite_without_llm("And what was it a year earlier?", turns, answer_terms=0) == plain
+
+
 def test_rewrite_uses_only_the_last_user_turn():
     turns = history(
         ("user", "What does 'intelligent' mean in Ofsted's strategy?"),
@@ -221,6 +234,24 @@ def test_two_turn_conversation(assistant, first, reply, followup, expected):
     if looks_like_followup(followup):
         assert answer.rewritten_query != followup  # earlier terms were carried over
         assert answer.rewritten_query.startswith(followup)
+
+
+@pytest.mark.slow
+def test_previous_answer_words_never_turn_a_refusal_into_an_answer(assistant):
+    """The widened query (with the previous answer's words) finds that answer's passage again;
+    a follow-up the documents do not answer is still declined."""
+    turns = [
+        {"role": "user", "content": "How long does the full inspection of Cafcass take?"},
+        {"role": "assistant", "content": "Four weeks, in accordance with the published framework."},
+    ]
+    followup = "And how many inspectors will be involved?"
+    wider = assistant._widened(
+        followup, parse_history(turns), assistant.ask(followup, history=turns).rewritten_query
+    )
+    assert "weeks" in wider  # the widened query exists and carries the answer's words ...
+    answer = assistant.ask(followup, history=turns)
+    assert answer.refused, answer.answer  # ... but the refusal of the plain query stands
+    assert "weeks" not in answer.rewritten_query
 
 
 @pytest.mark.slow
