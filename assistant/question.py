@@ -51,7 +51,7 @@ _NUM = (
     r"fifty|sixty|hundred|a|an|half)"
 )
 _UNIT = r"(?:working |calendar |school |clear |full )?(?:minute|hour|day|week|month|year|term)s?"
-_MONTH = (
+MONTH = (
     r"(?:january|february|march|april|may|june|july|august|september|october|november|"
     r"december)"
 )
@@ -69,7 +69,7 @@ STATES: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "date": re.compile(
-        rf"\b\d{{1,2}}(?:st|nd|rd|th)? {_MONTH}\b|\b{_MONTH} \d{{4}}\b|\b(?:19|20)\d{{2}}\b|"
+        rf"\b\d{{1,2}}(?:st|nd|rd|th)? {MONTH}\b|\b{MONTH} \d{{4}}\b|\b(?:19|20)\d{{2}}\b|"
         r"\b(?:on or after|from|by|until|since) (?:the )?\d",
         re.IGNORECASE,
     ),

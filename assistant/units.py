@@ -20,7 +20,7 @@ import numpy as np
 
 from assistant.blocks import CELL_SEPARATOR
 from assistant.documents import Hit
-from assistant.question import STATES, Analysis, states, weighted_coverage
+from assistant.question import MONTH, STATES, Analysis, states, weighted_coverage
 from assistant.text import content_terms, normalise, passage_terms, sentence_spans
 
 # Names and order of the unit features (the fitted weights are keyed by these names).
@@ -70,7 +70,9 @@ BLOCK_BREAK = re.compile(r"\n\s*\n")  # between blocks in chunk text (`assistant
 _TERMINAL = re.compile(r"[.!?;:][\"'”’)\]]*$")
 _INTRO_END = re.compile(r"(?::|—|–|\bto\s*[-—–])$")
 # A contents line lists several numbered headings ("3 PSED aims? 4. Eliminating ... 5. ...").
-_SECTION_NUMBER = re.compile(r"(?:^|\s)\d{1,2}(?:\.\d{1,2})*\.?\s+[A-Z]")
+# A date ("on 18 November, 2 December and 9 December 2025") is a number before a capital
+# too: a month name after the number is not a heading.
+_SECTION_NUMBER = re.compile(rf"(?:^|\s)\d{{1,2}}(?:\.\d{{1,2}})*\.?\s+(?!(?i:{MONTH})\b)[A-Z]")
 
 
 @dataclass

@@ -123,3 +123,17 @@ def test_focused_group_keeps_a_nested_lead_in_item_with_its_list():
     focused, _ = _group(parent, units, max_items=8, focused=True)
     whole, _ = _group(parent, units, max_items=8)
     assert focused == whole
+
+
+def test_a_sentence_with_dates_is_not_a_contents_line():
+    """Numbers before capitals mark a contents line ("3 PSED aims 4. Eliminating ..."), but a
+    day before a month is a date: the sentence naming three dates is an answer, not a label."""
+    text = (
+        "Three online briefing sessions will be held for managers, on 18 November, 2 December "
+        "and 9 December 2025. Each session lasts 90 minutes.\n\n"
+        "- 3 PSED aims 4. Eliminating discrimination 5. Advancing equality"
+    )
+    units = _units("When are the briefing sessions?", text)
+    dates = next(u for u in units if u.text.startswith("Three online"))
+    contents = next(u for u in units if u.text.startswith("3 PSED"))
+    assert dates.kind == "sentence" and contents.kind == "label"
