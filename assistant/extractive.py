@@ -351,6 +351,13 @@ def _group(
     """
     intro, items = _list_of(u, units)
     if u.kind == "intro" and not items:
+        # a lead-in to a quotation or paragraph ("..., which represents 41 agencies, said:")
+        # comes with the sentence it introduces (suite dev fact recall 0.694 -> 0.696, lead
+        # hit 0.666 -> 0.671; test and seeds unchanged); with nothing after it, it is dropped
+        after = [x for x in units if x.source == u.source and x.start > u.start]
+        nxt = min(after, key=lambda x: x.start, default=None)
+        if nxt is not None and nxt.kind == "sentence" and not nxt.broken:
+            return [u, nxt], 0
         return [], 0
     if not items:
         return [u], 0

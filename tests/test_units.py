@@ -137,3 +137,17 @@ def test_a_sentence_with_dates_is_not_a_contents_line():
     dates = next(u for u in units if u.text.startswith("Three online"))
     contents = next(u for u in units if u.text.startswith("3 PSED"))
     assert dates.kind == "sentence" and contents.kind == "label"
+
+
+def test_a_lead_in_to_a_quotation_comes_with_the_quotation():
+    text = (
+        "A spokesperson for the providers forum, which represents 41 of the 64 agencies, said:"
+        '\n\n"We welcome the sharper focus on stability."\n\nThe framework starts in 2026.'
+    )
+    units = _units("How many agencies does the forum represent?", text)
+    said = next(u for u in units if u.text.startswith("A spokesperson"))
+    group, total = _group(said, units, max_items=8)
+    assert [u.text for u in group] == [said.text, '"We welcome the sharper focus on stability."']
+    assert total == 0
+    alone = _units("Who spoke?", "The forum's chair said:")
+    assert _group(alone[0], alone, max_items=8) == ([], 0)  # nothing after it: never shown
