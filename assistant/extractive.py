@@ -373,11 +373,14 @@ def _group(
 
 
 def _order(shown: list[Unit], lead: list[Unit]) -> list[Unit]:
-    """The lead (with its list, in the order `_group` gave) first, then the rest by passage
-    and document order."""
-    order = {s: k for k, s in enumerate(dict.fromkeys(u.source for u in shown))}
-    rest = [u for u in shown if u not in lead]
-    return lead + sorted(rest, key=lambda u: (order[u.source], u.start))
+    """The lead (with its list, in the order `_group` gave) first, then the rest as they were
+    chosen: best score first, a list kept whole with its lead-in.
+
+    Document order after the lead put a passage's earlier, weaker sentences before its
+    better ones (suite lead hit, `make eval-suite`: dev 0.671 -> 0.677, test 0.578 -> 0.600,
+    fact recall unchanged, test fragments 0.0076 -> 0.0085; seed sets identical).
+    """
+    return lead + [u for u in shown if u not in lead]
 
 
 def source_blocks(

@@ -217,7 +217,8 @@ def test_selector_reasons_come_from_its_decision_points():
         unit(2, 70, "ok then.", 4.6, doc_id="doc1"),
         unit(2, 90, "Published 3 May 2024", 4.5, kind="label", doc_id="doc1"),
         unit(1, 120, long + " covers the statutory functions of the service.", 4.4),
-        unit(1, 500, "Inspectors look at three things:", 4.3, kind="intro"),
+        # last in its passage: a lead-in with nothing after it (not even a sentence) is dropped
+        unit(1, 1100, "Inspectors look at three things:", 4.3, kind="intro"),
         unit(1, 990, "The framework applies to public and private law work.", 3.0),
     ]
     analysis = Analysis("How is quality inspected?", "other", ())
@@ -231,7 +232,7 @@ def test_selector_reasons_come_from_its_decision_points():
     assert reasons[2070] == "too short"
     assert reasons[2090].startswith("a heading, title, date or contents line")
     assert reasons[1120] == "over character budget (300)"
-    assert reasons[1500] == "a lead-in whose items are not in the passage"
+    assert reasons[2100] == "a lead-in whose items are not in the passage"
     assert reasons[1990].startswith("below cutoff")
     assert decisions.settings["max_units"] == 4 and decisions.settings["keep_margin"] == 1.0
     assert [u.start + 1000 * u.source for u in chosen] == [1000, 2000]

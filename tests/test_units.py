@@ -151,3 +151,20 @@ def test_a_lead_in_to_a_quotation_comes_with_the_quotation():
     assert total == 0
     alone = _units("Who spoke?", "The forum's chair said:")
     assert _group(alone[0], alone, max_items=8) == ([], 0)  # nothing after it: never shown
+
+
+def test_after_the_lead_units_follow_by_score_not_document_order():
+    from assistant.extractive import AnswerModel, select_units
+
+    text = (
+        "The handbook was revised in 2025. Fieldwork for a full inspection lasts four days. "
+        "Inspectors arrive at nine on the first day. Each day ends with a short meeting."
+    )
+    units = _units("How long is fieldwork?", text)
+    scores = {"Fieldwork": 5.0, "Each": 4.0, "The": 3.0, "Inspectors": 1.0}
+    for u in units:
+        u.score = scores[u.text.split()[0]]
+    model = AnswerModel(weights={}, keep_margin=3.0, max_items=8, char_budget=2000)
+    chosen = select_units(analyse("How long is fieldwork?"), units, model, max_units=4)
+    # the lead, then the next best; the unit below the margin is left out
+    assert [u.text.split()[0] for u in chosen] == ["Fieldwork", "Each", "The"]
