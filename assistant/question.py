@@ -125,7 +125,7 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "money",
             r"^(?:\W*)(?:(?:and|so)\s+)?(?:how much (?:does|do|is|are|will|can|money|funding)|"
             r"what (?:is the )?(?:fee|cost|charge|amount|price|budget|allowance))|"
-            r"\b(?:cost|fee|charge|pay|paid|funding|£)\b",
+            r"\b(?:cost|fee|charge|pay(?!\s+(?:\w+\s+)?attention)|paid|funding|£)\b",
         ),
         (
             "date",
@@ -177,6 +177,14 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+_SCENE = re.compile(
+    r"^(?:when|if|once|after|before|while|where|as soon as|unless)\b[^,?]{3,},\s+"
+    r"((?:what|which|who|whom|whose|when|where|why|how|is|are|can|could|does|do|did|must|"
+    r"should|will|would|may|has|have)\b.*)$",
+    re.IGNORECASE,
+)
+
+
 def answer_type(question: str) -> str:
     """The answer type a question expects (see `ANSWER_TYPES`), "other" when no cue matches.
 
@@ -189,6 +197,11 @@ def answer_type(question: str) -> str:
         text = sentences[-1]
     # "Once the meeting is over, what are the remaining stages?": the asking clause may follow
     clauses = [text] + [m.group(1) for m in re.finditer(r",\s+(\w.*)$", text)]
+    # "When inspectors check safeguarding, what do they look for?": a leading time or
+    # condition clause sets the scene; the clause after it asks
+    scene = _SCENE.match(text)
+    if scene:
+        clauses = [scene.group(1)]
     for kind, cue in _CUES:
         if any(cue.search(clause) for clause in clauses):
             return kind

@@ -185,6 +185,10 @@ def featurise(
     for u in units:
         if u.kind == "intro":
             intro_terms[(u.source, u.block)] = set(content_terms(u.text))
+        elif u.kind == "row" and (u.source, u.block) not in intro_terms:
+            # a table's first row is its header: a row's context names its columns
+            # ("Inspectors | 168 | 97 | 57.7%" under "Staff group | Headcount | Women | ...")
+            intro_terms[(u.source, u.block)] = set(content_terms(u.text))
     firsts = {}
     for u in units:
         firsts.setdefault(u.source, u.start)

@@ -132,3 +132,22 @@ def test_refusal_features_see_missing_rare_words_and_types() -> None:
     lacking = refusal_features(fee, [hit], 0.7, units)
     assert lacking["coverage"] < 1.0 and lacking["missing"] > 0
     assert lacking["typed_absent"] == 1.0  # a money question, no amount in the passage
+
+
+@pytest.mark.parametrize(
+    "question,kind",
+    [
+        # a leading time or condition clause sets the scene; the clause after the comma asks
+        (
+            "When inspectors check that safeguarding is effective, what do they look for?",
+            "criteria",
+        ),
+        ("If a college disagrees with inspectors, whom should it tell first?", "person"),
+        ("When will the report be published, and can that take longer?", "date"),
+        # paying attention is not paying money
+        ("Which overrepresented groups do inspectors pay particular attention to?", "other"),
+        ("What daily fee does the inspectorate pay its associates?", "money"),
+    ],
+)
+def test_answer_type_reads_the_asking_clause(question, kind):
+    assert answer_type(question) == kind

@@ -168,3 +168,35 @@ def test_after_the_lead_units_follow_by_score_not_document_order():
     chosen = select_units(analyse("How long is fieldwork?"), units, model, max_units=4)
     # the lead, then the next best; the unit below the margin is left out
     assert [u.text.split()[0] for u in chosen] == ["Fieldwork", "Each", "The"]
+
+
+def test_a_table_row_is_read_with_its_header():
+    """A data row names no column: its context is the table's header row."""
+    text = (
+        "Staff group | Headcount | Women | Percentage women\n"
+        "Inspectors | 168 | 97 | 57.7%\n"
+        "All staff | 412 | 241 | 58.5%"
+    )
+    units = _units("What percentage of inspectors are women?", text)
+    rows = {u.text.split(" | ")[0]: u for u in units if u.kind == "row"}
+    inspectors = rows["Inspectors"]
+    assert inspectors.features["lex_context"] > inspectors.features["lex"]
+    assert inspectors.features["lex_context"] == 1.0  # percentage, women from the header
+
+
+def test_a_criteria_answer_puts_the_best_item_first_but_a_list_answer_keeps_order():
+    from assistant.extractive import AnswerModel, select_units
+    from assistant.question import Analysis
+
+    units = _units("What do inspectors look for?", SERVICES)
+    for u in units:
+        u.score = 3.0 if u.text.startswith("carry") else (2.0 if u.kind == "intro" else 1.0)
+    model = AnswerModel(weights={}, keep_margin=3.0, max_items=8, char_budget=2000)
+
+    def shown(kind: str) -> list[str]:
+        chosen = select_units(Analysis("q", kind, ()), units, model, max_units=4)
+        return [u.text.split()[0] for u in chosen]
+
+    # criteria: the expectation that answers leads the list; a list question reads in order
+    assert shown("criteria")[:3] == ["Services", "carry", "arrive"]
+    assert shown("list")[:3] == ["Services", "arrive", "carry"]
