@@ -305,7 +305,16 @@ def select_units(
         used += size
         shown_items = sum(1 for x in group if x.kind == "item")
         if shortened is not None and total > shown_items:
-            shortened.append((u.source, shown_items, total))
+            known = [
+                n
+                for n, (src, _shown, all_) in enumerate(shortened)
+                if (src, all_) == (u.source, total)
+            ]
+            if known:  # another item of a list already shown: count what is shown now
+                src, before, all_ = shortened[known[0]]
+                shortened[known[0]] = (src, max(before, shown_items), all_)
+            else:
+                shortened.append((u.source, shown_items, total))
     return _order(shown, lead)
 
 
@@ -368,8 +377,11 @@ def _group(
     if focused:
         best = u if u.kind == "item" else max(items, key=lambda x: (x.score, -x.start))
         if not best.is_lead_in:  # an item introducing its own sub-list needs the whole list
-            rest = [x for x in items if x is not best][: max_items - 1]
-            return ([intro] if intro is not None else []) + [best, *rest], len(items)
+            # a sub-list flattened into its parent list keeps its parent item before it
+            parents = [x for x in items if x.start < best.start and x.is_lead_in][-1:]
+            first = [*parents, best]
+            rest = [x for x in items if x not in first][: max_items - len(first)]
+            return ([intro] if intro is not None else []) + first + rest, len(items)
     shown = items[:max_items]
     if u.kind == "item" and u not in shown:
         shown = items[: max_items - 1] + [u]  # the item that answers is always shown

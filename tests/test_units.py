@@ -200,3 +200,38 @@ def test_a_criteria_answer_puts_the_best_item_first_but_a_list_answer_keeps_orde
     # criteria: the expectation that answers leads the list; a list question reads in order
     assert shown("criteria")[:3] == ["Services", "carry", "arrive"]
     assert shown("list")[:3] == ["Services", "arrive", "carry"]
+
+
+FLAT = (
+    "The main responsibilities are:\n\n"
+    "- The lead inspector:\n"
+    "- plans the inspection and leads the team\n"
+    "- writes the report\n"
+    "- The regulatory inspection manager:\n"
+    "- quality assures the inspection and the report\n"
+    "- must agree any proposed inadequate judgement before the final feedback meeting\n"
+    "- decides requests for deferral"
+)
+
+
+def test_an_item_of_a_flattened_sub_list_keeps_its_parent_item():
+    """Nested items a loader printed as one list: the answering item's parent comes first."""
+    units = _units("Who has to agree to a proposed inadequate judgement?", FLAT)
+    agree = next(u for u in units if u.text.startswith("must agree"))
+    group, total = _group(agree, units, max_items=4, focused=True)
+    assert [u.text.split()[0] for u in group[:3]] == ["The", "The", "must"]
+    assert group[1].text == "The regulatory inspection manager:" and total == 7
+    assert len(group) == 5  # the lead-in and four items
+
+
+def test_two_items_of_one_shortened_list_give_one_notice():
+    from assistant.extractive import AnswerModel, select_units
+    from assistant.question import Analysis
+
+    units = _units("Who decides requests for deferral?", FLAT)
+    for u in units:
+        u.score = {"decides": 5.0, "must": 4.5}.get(u.text.split()[0], 0.0)
+    model = AnswerModel(weights={}, keep_margin=3.0, max_items=3, char_budget=2000)
+    shortened: list[tuple[int, int, int]] = []
+    select_units(Analysis("q", "person", ()), units, model, 4, shortened=shortened)
+    assert shortened == [(1, 3, 7)]
