@@ -170,23 +170,33 @@ class Assistant:
         query = self._rewrite(text, turns, writer, clock, explain)
         k = k or self.settings.k
 
-        def evidence(q: str) -> tuple[SearchResult, list[Unit], str]:
+        def evidence(q: str, judged: Analysis) -> tuple[SearchResult, list[Unit], str]:
             with clock.stage("retrieve"):
                 found = self.retriever.search(
                     q, k=k, retriever=retriever, doc_ids=doc_ids, doc_types=doc_types
                 )
             with clock.stage("units"):
-                scored = self._units(analysis, found.hits)
-            return found, scored, self.weak_evidence(analysis, found, scored)
+                scored = self._units(judged, found.hits)
+            return found, scored, self.weak_evidence(judged, found, scored)
 
         analysis = self.analyse(query, text if query != text else "")
-        result, units, weak = evidence(query)
+        result, units, weak = evidence(query, analysis)
+        if weak and query != text:
+            # a declined follow-up may stand on its own: the earlier turn's words can be what
+            # the passages lack ("And how long do children have to answer their survey?" after
+            # a question about the staff survey)
+            own = self.analyse(text)
+            alone = evidence(text, own)
+            if not alone[2]:
+                query, analysis, (result, units, weak) = text, own, alone
+                if explain is not None:
+                    explain.record_rewrite(text, text, True, "none: the rewrite was declined")
         wider = self._widened(text, turns, query)
         if wider and not weak:
             # a rule-rewritten follow-up that the passages answer is searched again with the
             # previous answer's words too; used only if that evidence passes as well, so a
             # follow-up declined before is still declined
-            more = evidence(wider)
+            more = evidence(wider, analysis)
             if not more[2]:
                 query, (result, units, weak) = wider, more
                 if explain is not None:

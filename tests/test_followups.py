@@ -255,6 +255,26 @@ def test_previous_answer_words_never_turn_a_refusal_into_an_answer(assistant):
 
 
 @pytest.mark.slow
+def test_a_declined_rewrite_falls_back_to_the_question_alone(assistant):
+    """The earlier turn's words can be what sinks a follow-up: a question the documents
+    answer on its own is answered on its own; one they do not answer is still declined."""
+    turns = [
+        {
+            "role": "user",
+            "content": "How long is the Kestrel staff survey open for the youth justice team?",
+        },
+        {"role": "assistant", "content": "Ten working days."},
+    ]
+    covered = "And when will the arrangements for inspecting Cafcass be reviewed?"
+    answer = assistant.ask(covered, history=turns)
+    assert not answer.refused and "December 2021" in answer.answer
+    assert answer.rewritten_query == covered  # answered from the question alone
+    uncovered = assistant.ask("And what about the Westmere pilot?", history=turns)
+    assert uncovered.refused
+    assert "kestrel" in uncovered.rewritten_query  # the rewrite was tried first
+
+
+@pytest.mark.slow
 def test_followup_without_history_is_not_rewritten(assistant):
     answer = assistant.ask("And when will they be reviewed?")
     assert answer.rewritten_query == "And when will they be reviewed?"
