@@ -212,7 +212,10 @@ def _list_of(u: Unit, units: list[Unit]) -> tuple[Unit | None, list[Unit]]:
     """The lead-in and items of the list `u` belongs to or introduces (empty when none).
 
     A list's items are the item units of one block; its lead-in is the unit just before
-    them when that ends in ":" (the paragraph before a list is its own block).
+    them when that ends in ":" (the paragraph before a list is its own block). A list that a
+    sub-list interrupts ("1. Review ..., 2. Hold sessions with:", its own items, then "3.
+    Publish ...") prints as three blocks; the items after the sub-list continue the outer
+    list (`_continued`), and the sub-list stays its parent item's (`_with_sub_lists`).
     """
     same = [x for x in units if x.source == u.source]
     if u.kind == "intro":
@@ -220,7 +223,7 @@ def _list_of(u: Unit, units: list[Unit]) -> tuple[Unit | None, list[Unit]]:
         if not after or after[0].kind != "item":
             return u, []
         block = after[0].block
-        return u, [x for x in after if x.block == block and x.kind == "item"]
+        return u, _continued([x for x in after if x.block == block and x.kind == "item"], same)
     if u.kind != "item":
         return None, []
     items = [x for x in same if x.block == u.block and x.kind == "item"]
@@ -228,7 +231,27 @@ def _list_of(u: Unit, units: list[Unit]) -> tuple[Unit | None, list[Unit]]:
     prev = before[-1] if before else None
     # a nested list's lead-in is its parent item ("- Hold listening sessions with:")
     leads = prev is not None and (prev.kind == "intro" or (prev.is_item and prev.is_lead_in))
-    return (prev if leads else None), items
+    if not leads and prev is not None and prev.kind == "item" and prev.block != u.block:
+        parent, _ = _list_of(prev, units)
+        if parent is not None and parent.kind == "item":
+            outer_intro, outer = _list_of(parent, units)
+            if u in outer:
+                return outer_intro, outer
+    return (prev if leads else None), _continued(items, same)
+
+
+def _continued(items: list[Unit], same: list[Unit]) -> list[Unit]:
+    """`items` and the items that continue their list after a sub-list of its last item."""
+    out = list(items)
+    while out and out[-1].is_lead_in:
+        after = [x for x in same if x.start > out[-1].start]
+        if not after or after[0].kind != "item" or after[0].block == out[-1].block:
+            break
+        rest = [x for x in after if x.block != after[0].block]
+        if not rest or rest[0].kind != "item":
+            break
+        out += [x for x in rest if x.block == rest[0].block and x.kind == "item"]
+    return out
 
 
 def select_units(
@@ -349,7 +372,34 @@ def _conflict(
     return None
 
 
+def _with_sub_lists(group: list[Unit], units: list[Unit]) -> list[Unit]:
+    """`group` with the sub-list of every item in it that leads one in ("- Hold listening
+    sessions with:" then its own list): never a lead-in without its items."""
+    out: list[Unit] = []
+    for x in group:
+        out.append(x)
+        if x.kind != "item" or not x.is_lead_in:
+            continue
+        after = sorted(
+            (y for y in units if y.source == x.source and y.start > x.start), key=lambda y: y.start
+        )
+        if after and after[0].kind == "item" and after[0].block != x.block:
+            out.extend(
+                y
+                for y in after
+                if y.block == after[0].block and y.kind == "item" and y not in group
+            )
+    return out
+
+
 def _group(
+    u: Unit, units: list[Unit], max_items: int, focused: bool = False
+) -> tuple[list[Unit], int]:
+    group, total = _bare_group(u, units, max_items, focused)
+    return _with_sub_lists(group, units), total
+
+
+def _bare_group(
     u: Unit, units: list[Unit], max_items: int, focused: bool = False
 ) -> tuple[list[Unit], int]:
     """What `u` must be shown with (a lead-in with its items, an item with its list), and
@@ -378,7 +428,9 @@ def _group(
         best = u if u.kind == "item" else max(items, key=lambda x: (x.score, -x.start))
         if not best.is_lead_in:  # an item introducing its own sub-list needs the whole list
             # a sub-list flattened into its parent list keeps its parent item before it
-            parents = [x for x in items if x.start < best.start and x.is_lead_in][-1:]
+            parents = [
+                x for x in items if x.block == best.block and x.start < best.start and x.is_lead_in
+            ][-1:]
             first = [*parents, best]
             rest = [x for x in items if x not in first][: max_items - len(first)]
             return ([intro] if intro is not None else []) + first + rest, len(items)

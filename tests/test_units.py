@@ -235,3 +235,24 @@ def test_two_items_of_one_shortened_list_give_one_notice():
     shortened: list[tuple[int, int, int]] = []
     select_units(Analysis("q", "person", ()), units, model, 4, shortened=shortened)
     assert shortened == [(1, 3, 7)]
+
+
+def test_a_list_interrupted_by_a_sub_list_is_one_list_with_its_sub_list():
+    """ "1. Review ... 2. Hold sessions with: (sub-list) 3. Publish ..." prints as three
+    blocks; the items after the sub-list continue the outer list, and the parent item is
+    never shown without its sub-list."""
+    units = _units("What are the steps?")
+    publish = next(u for u in units if u.text.startswith("Publish"))
+    intro, items = _list_of(publish, units)
+    assert intro is not None and intro.text.endswith("The steps are:")
+    assert [u.text.split()[0] for u in items] == ["Review", "Hold", "Publish"]
+    group, total = _group(items[0], units, max_items=8)
+    assert [u.text.split()[0] for u in group] == [
+        "The",
+        "Review",
+        "Hold",
+        "each",
+        "people",
+        "Publish",
+    ]
+    assert total == 3
