@@ -256,3 +256,22 @@ def test_a_list_interrupted_by_a_sub_list_is_one_list_with_its_sub_list():
         "Publish",
     ]
     assert total == 3
+
+
+def test_a_lead_in_never_follows_the_sentence_it_introduces():
+    from assistant.extractive import AnswerModel, Decisions, select_units
+    from assistant.question import Analysis
+
+    text = (
+        "The following criterion must be met for the grade to be strong:\n\n"
+        "Learners know more and remember more as a result of the curriculum."
+    )
+    units = _units("Which criterion must be met?", text)
+    for u in units:
+        u.score = 5.0 if u.text.startswith("Learners") else 4.0
+    model = AnswerModel(weights={}, keep_margin=3.0, max_items=8, char_budget=2000)
+    decisions = Decisions()
+    chosen = select_units(Analysis("q", "other", ()), units, model, 4, decisions)
+    assert [u.text.split()[0] for u in chosen] == ["Learners"]
+    intro = next(u for u in units if u.text.startswith("The following"))
+    assert decisions.reasons[intro.key] == "not needed: what it introduces is shown already"
