@@ -267,6 +267,7 @@ class Analysis:
     concepts: tuple[tuple[Concept, float], ...]
     focus: tuple[tuple[Concept, float], ...] = ()
     absent: tuple[tuple[Concept, float], ...] = ()
+    counted: str = ""  # what a "how many ...?" question counts, stemmed ("stage", "servic")
 
     def missing(self, terms: set[str]) -> list[tuple[Concept, float]]:
         """The concepts (with weights) that `terms` do not satisfy."""
@@ -318,7 +319,39 @@ def analyse(
     kind = answer_type(focus) if focus else "other"
     if kind == "other":
         kind = answer_type(question)
-    return Analysis(question, kind, tuple(concepts), tuple(focus_concepts), tuple(absent))
+    counted = counted_noun(focus or question) if kind == "number" else ""
+    return Analysis(question, kind, tuple(concepts), tuple(focus_concepts), tuple(absent), counted)
+
+
+# "How many [of the] <up to five words> <verb>": the last word before the verb is what is counted.
+_HOW_MANY = re.compile(
+    r"\bhow many (?:of (?:the|its|their|our) )?((?:[\w'-]+ ){0,4}?[\w'-]+?) (?:does|do|did|"
+    r"are|is|will|can|has|have|were|was|must|should|would|could|fall|get|take|sit|make)\b",
+    re.IGNORECASE,
+)
+
+
+def counted_noun(question: str) -> str:
+    """The stem of what a "how many ...?" question counts ("" when it is not one): a number
+    question is answered by a number of that thing, not by any number."""
+    m = _HOW_MANY.search(question)
+    if not m:
+        return ""
+    word = m.group(1).split()[-1].lower()
+    word = word[:-1] if word.endswith("s") else word  # "stages" -> "stage", read as a prefix
+    return word[:-2] if word.endswith("ie") else word  # "agencies" -> "agenc"
+
+
+def states_count(counted: str, text: str) -> bool:
+    """Whether `text` gives a number of `counted` things ("four stages", "37 youth justice
+    services", "41 of the 64 agencies"): a number at most four words before the noun."""
+    return bool(
+        re.search(
+            rf"\b(?:\d[\d,.]*|{_NUM})\b(?:\W+[\w'-]+){{0,4}}?\W+{re.escape(counted)}\w*",
+            text,
+            re.IGNORECASE,
+        )
+    )
 
 
 def _in_corpus(concept: Concept, stats: TermStats) -> bool:

@@ -20,7 +20,7 @@ import numpy as np
 
 from assistant.blocks import CELL_SEPARATOR
 from assistant.documents import Hit
-from assistant.question import MONTH, STATES, Analysis, states, weighted_coverage
+from assistant.question import MONTH, STATES, Analysis, states, states_count, weighted_coverage
 from assistant.text import content_terms, normalise, passage_terms, sentence_spans
 
 # Names and order of the unit features (the fitted weights are keyed by these names).
@@ -202,6 +202,8 @@ def featurise(
         lex = weighted_coverage(analysis.concepts, terms)
         around = terms | context_terms[u.source] | intro_terms.get((u.source, u.block), set())
         stated = states(kind, u.text)
+        if stated and analysis.counted:  # "how many stages": a number of stages, not any number
+            stated = states_count(analysis.counted, u.text)
         body = u.text.strip()
         fragment = (
             not u.is_item and body[:1].islower() and not _TERMINAL.search(body) and u.kind != "row"

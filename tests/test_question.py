@@ -151,3 +151,16 @@ def test_refusal_features_see_missing_rare_words_and_types() -> None:
 )
 def test_answer_type_reads_the_asking_clause(question, kind):
     assert answer_type(question) == kind
+
+
+def test_a_how_many_question_wants_a_number_of_what_it_counts():
+    from assistant.question import counted_noun, states_count
+
+    assert counted_noun("How many stages are there in the complaints procedure?") == "stage"
+    assert counted_noun("How many agencies does the forum represent?") == "agenc"
+    assert counted_noun("What is the time limit?") == ""
+    assert states_count("stage", "The procedure has four stages: informal, formal and review.")
+    assert states_count("agenc", "The forum, which represents 41 of the 64 agencies, said:")
+    assert not states_count("stage", "The adjudicator is appointed for a term of three years.")
+    stated = analyse("How many stages are there in the complaints procedure?")
+    assert stated.answer_type == "number" and stated.counted == "stage"

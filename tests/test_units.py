@@ -275,3 +275,14 @@ def test_a_lead_in_never_follows_the_sentence_it_introduces():
     assert [u.text.split()[0] for u in chosen] == ["Learners"]
     intro = next(u for u in units if u.text.startswith("The following"))
     assert decisions.reasons[intro.key] == "not needed: what it introduces is shown already"
+
+
+def test_a_count_of_something_else_does_not_match_a_how_many_question():
+    text = (
+        "The adjudicator is appointed for a term of three years. "
+        "The procedure has four stages, from informal resolution to adjudication."
+    )
+    units = _units("How many stages does the procedure have?", text)
+    term = next(u for u in units if u.text.startswith("The adjudicator"))
+    stages = next(u for u in units if u.text.startswith("The procedure"))
+    assert stages.features["type_match"] == 1.0 and term.features["type_match"] == 0.0
