@@ -93,7 +93,9 @@ STATES: dict[str, re.Pattern[str]] = {
     ),
     "definition": re.compile(
         r"\b(?:means|is defined as|refers to|is when|is a|is an|is any|are any|are the|describes|"
-        r"is the term|in this (?:framework|handbook|guidance))\b",
+        r"is the term|in this (?:framework|handbook|guidance))\b|"
+        # a glossary entry: "Sampling window: the six months, ending ..."
+        r"(?-i:^\s*[A-Z][\w'’ -]{1,40}:\s+[a-z])",
         re.IGNORECASE,
     ),
     "yesno": re.compile(

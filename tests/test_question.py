@@ -164,3 +164,9 @@ def test_a_how_many_question_wants_a_number_of_what_it_counts():
     assert not states_count("stage", "The adjudicator is appointed for a term of three years.")
     stated = analyse("How many stages are there in the complaints procedure?")
     assert stated.answer_type == "number" and stated.counted == "stage"
+
+
+def test_a_glossary_entry_states_a_definition():
+    assert states("definition", "Sampling window: the six months in which a case must begin.")
+    assert not states("definition", "The process is:")  # a lead-in defines nothing
+    assert not states("definition", "Exemplary: 3 points")  # a label and a value
