@@ -402,6 +402,7 @@ def _with_sub_lists(group: list[Unit], units: list[Unit]) -> list[Unit]:
 def _group(
     u: Unit, units: list[Unit], max_items: int, focused: bool = False
 ) -> tuple[list[Unit], int]:
+    """`_bare_group`'s units with each shown parent item's sub-list, and the list's size."""
     group, total = _bare_group(u, units, max_items, focused)
     return _with_sub_lists(group, units), total
 
