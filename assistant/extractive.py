@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -379,6 +380,13 @@ def _conflict(
     return None
 
 
+# A lead-in that announces an order ("A simple approach follows these steps:"): its items are
+# shown in document order whatever the question, since moving one up would misstate the order.
+_SEQUENCE = re.compile(
+    r"\b(?:steps?|stages?|sequence|in (?:this|that|the following) order)\b", re.I
+)
+
+
 def _with_sub_lists(group: list[Unit], units: list[Unit]) -> list[Unit]:
     """`group` with the sub-list of every item in it that leads one in ("- Hold listening
     sessions with:" then its own list): never a lead-in without its items."""
@@ -432,7 +440,7 @@ def _bare_group(
         return [], 0
     if not items:
         return [u], 0
-    if focused:
+    if focused and not (intro is not None and _SEQUENCE.search(intro.text)):
         best = u if u.kind == "item" else max(items, key=lambda x: (x.score, -x.start))
         if not best.is_lead_in:  # an item introducing its own sub-list needs the whole list
             # a sub-list flattened into its parent list keeps its parent item before it

@@ -286,3 +286,17 @@ def test_a_count_of_something_else_does_not_match_a_how_many_question():
     term = next(u for u in units if u.text.startswith("The adjudicator"))
     stages = next(u for u in units if u.text.startswith("The procedure"))
     assert stages.features["type_match"] == 1.0 and term.features["type_match"] == 0.0
+
+
+def test_steps_keep_their_order_whatever_the_question():
+    """Moving the answering step up under "follows these steps:" would misstate the order."""
+    text = (
+        "A simple approach follows these steps:\n\n"
+        "- Describe the proposal.\n"
+        "- Gather evidence about who is affected.\n"
+        "- Consult the people affected where the effect could be significant."
+    )
+    units = _units("Whom should the college consult?", text)
+    consult = next(u for u in units if u.text.startswith("Consult"))
+    group, _ = _group(consult, units, max_items=8, focused=True)
+    assert [u.text.split()[0] for u in group] == ["A", "Describe", "Gather", "Consult"]
