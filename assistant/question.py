@@ -212,6 +212,20 @@ def answer_type(question: str) -> str:
     return "other"
 
 
+# A question about a document's own scope or audience ("Who is covered by the code?", "Who is
+# the handbook for?", "What does the framework apply to?"): the document's signposts answer it.
+_SCOPE = re.compile(
+    r"\b(?:cover(?:s|ed)?|appl(?:y|ies)|written for|intended for|audience|purpose|scope)\b|"
+    r"\bfor\?\s*$",
+    re.IGNORECASE,
+)
+
+
+def asks_scope(question: str) -> bool:
+    """Whether the question asks what a document covers, applies to or is for."""
+    return bool(_SCOPE.search(question))
+
+
 def states(kind: str, text: str) -> bool:
     """Whether `text` states an answer of type `kind` (types without a pattern: always)."""
     pattern = STATES.get(kind)

@@ -20,7 +20,15 @@ import numpy as np
 
 from assistant.blocks import CELL_SEPARATOR
 from assistant.documents import Hit
-from assistant.question import MONTH, STATES, Analysis, states, states_count, weighted_coverage
+from assistant.question import (
+    MONTH,
+    STATES,
+    Analysis,
+    asks_scope,
+    states,
+    states_count,
+    weighted_coverage,
+)
 from assistant.text import content_terms, normalise, passage_terms, sentence_spans
 
 # Names and order of the unit features (the fitted weights are keyed by these names).
@@ -56,6 +64,7 @@ FEATURES = (
     "prev_same_block",  # the previous unit is in the same block (same paragraph or list)
     "lex_type",  # `lex` times `type_match`: states the asked-for form *and* the question's words
     "echo",  # `lex` times (1 - `novelty`): restates the question without adding anything
+    "signpost",  # says what the document does ("This handbook sets out:"), or is in such a list
 )
 # Answer types whose answers have a clear surface form, and those whose patterns are loose.
 STRONG_TYPES = frozenset({"duration", "frequency", "date", "number", "money"})
@@ -64,6 +73,26 @@ _SOFT_TYPES = frozenset(STATES) - STRONG_TYPES
 LISTY_TYPES = frozenset({"list", "criteria", "process"})
 _DATE_LINE = re.compile(
     r"^(?:published|updated|last updated|first published|from|applies to|date|effective)\b.{0,60}$",
+    re.IGNORECASE,
+)
+# A signpost: the document, or a part of it, saying what it does ("This framework explains how
+# ...", "The handbook sets out:", "This guidance is written for ..."). It names the topic
+# without answering, so it matches many questions lexically; its weight says how much less it
+# is worth as an answer (see answer_model.json's provenance). "applies to" is not a signpost:
+# "The framework applies to the 64 agencies registered" states the scope.
+_DOC = (
+    r"(?:framework|handbook|guidance|procedure|document|statement|report|code|page|section|"
+    r"chapter|part|annex|appendix|leaflet|faq|policy|plan|guide|publication|note|booklet|"
+    r"factsheet)s?(?: of [\w-]+)?"  # "the code of conduct"
+)
+_SIGNPOST = re.compile(
+    rf"^(?:this|the|our|these)\s+(?:[\w-]+\s+){{0,3}}?{_DOC}\s+(?:also\s+)?(?:explains?|"
+    r"sets? out|describes?|summari[sz]es?|outlines?|introduces?|tells you|brings together|"
+    r"gives an overview|(?:is|are) (?:written|intended|meant) for|(?:is|are) for)\b"
+    # the page furniture of a publication: where to send questions about it, other formats
+    rf"|^(?:questions|enquiries|queries|comments|feedback) (?:about|on) (?:this|the) {_DOC}\b"
+    rf"|\b(?:provide|request|ask for|get|have) (?:this|the) {_DOC} in\b"
+    rf"|^(?:this|the) {_DOC} (?:is|are) (?:also )?available\b",
     re.IGNORECASE,
 )
 BLOCK_BREAK = re.compile(r"\n\s*\n")  # between blocks in chunk text (`assistant.blocks.layout`)
@@ -192,6 +221,14 @@ def featurise(
     firsts = {}
     for u in units:
         firsts.setdefault(u.source, u.start)
+    # a list under a signpost lead-in outlines the document ("- how we rate each standard");
+    # the lead-in is a block of its own and its list the next one (`assistant.blocks.layout`)
+    signpost_lists = {
+        (u.source, u.block + 1)
+        for u in units
+        if u.kind == "intro" and _SIGNPOST.search(u.text.strip())
+    }
+    scope = asks_scope(analysis.question)  # then the signposts are the answer
     listy = analysis.answer_type in LISTY_TYPES
     kind = analysis.answer_type
     unit_terms = [content_terms(u.text) for u in units]
@@ -227,6 +264,13 @@ def featurise(
             "short": float(len(body) < 40),
             "fragment": float(fragment),
             "list_item": float(listy and u.kind == "item"),
+            "signpost": float(
+                not scope
+                and (
+                    bool(_SIGNPOST.search(body))
+                    or (u.kind == "item" and (u.source, u.block) in signpost_lists)
+                )
+            ),
         }
         u.cosine = cosine
         u.overlap = lex

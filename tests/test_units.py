@@ -300,3 +300,36 @@ def test_steps_keep_their_order_whatever_the_question():
     consult = next(u for u in units if u.text.startswith("Consult"))
     group, _ = _group(consult, units, max_items=8, focused=True)
     assert [u.text.split()[0] for u in group] == ["A", "Describe", "Gather", "Consult"]
+
+
+SIGNPOSTS = (
+    "This handbook explains how the Inspectorate inspects youth services. "
+    "Questions about this report go to the Equality Lead. "
+    "The code of conduct sets out how inspectors behave. "
+    "The framework applies to the 64 agencies registered in the region. "
+    "Inspectors give four weeks' notice of a full inspection.\n\n"
+    "The handbook sets out:\n\n"
+    "- how we rate each standard\n"
+    "- how we report what we find"
+)
+
+
+def test_signposts_and_their_outline_lists_are_marked_but_scope_statements_are_not():
+    units = _units("How much notice do inspectors give?", SIGNPOSTS)
+    marked = {u.text for u in units if u.features["signpost"]}
+    assert marked == {
+        "This handbook explains how the Inspectorate inspects youth services.",
+        "Questions about this report go to the Equality Lead.",
+        "The code of conduct sets out how inspectors behave.",
+        "The handbook sets out:",
+        "how we rate each standard",
+        "how we report what we find",
+    }
+    assert "signpost" in FEATURES
+
+
+def test_a_question_about_the_documents_scope_is_answered_by_its_signposts():
+    units = _units("Who is the handbook for?", SIGNPOSTS)
+    assert not any(u.features["signpost"] for u in units)
+    units = _units("Who is covered by the code of conduct?", SIGNPOSTS)
+    assert not any(u.features["signpost"] for u in units)
