@@ -29,7 +29,14 @@ from assistant.documents import Chunk, Citation, Hit, cited_fields, layout_answe
 from assistant.explain import Explanation
 from assistant.extractive import AnswerModel, Unit, load_answer_model, rerank, score_units
 from assistant.generators import Generator, Request, passages
-from assistant.question import Analysis, analyse, asks_identity, spellings, states_identity
+from assistant.question import (
+    Analysis,
+    analyse,
+    asks_identity,
+    named_words,
+    spellings,
+    states_identity,
+)
 from assistant.refusal import RefusalModel, refusal_features
 from assistant.registry import UnknownName
 from assistant.retrieve import Retriever, SearchResult
@@ -170,10 +177,12 @@ class Assistant:
         query = self._rewrite(text, turns, writer, clock, explain)
         k = k or self.settings.k
 
-        def evidence(q: str, judged: Analysis) -> tuple[SearchResult, list[Unit], str]:
+        def evidence(
+            q: str, judged: Analysis, within: list[str] | None = None
+        ) -> tuple[SearchResult, list[Unit], str]:
             with clock.stage("retrieve"):
                 found = self.retriever.search(
-                    q, k=k, retriever=retriever, doc_ids=doc_ids, doc_types=doc_types
+                    q, k=k, retriever=retriever, doc_ids=within or doc_ids, doc_types=doc_types
                 )
             with clock.stage("units"):
                 scored = self._units(judged, found.hits)
@@ -201,6 +210,20 @@ class Assistant:
                 query, (result, units, weak) = wider, more
                 if explain is not None:
                     explain.record_rewrite(text, query, True, "rule, with the previous answer")
+        named = None if weak else self._named_elsewhere(text, turns, query, units, doc_ids)
+        if named is not None:
+            # the passages that answer are from documents that never mention a name the
+            # question gives: the documents that do are searched too, and answer if their
+            # evidence passes. Declining instead refused answerable questions: a document
+            # need not name its own publisher ("we", "the inspectorate")
+            name, within = named
+            again = evidence(query, analysis, sorted(within))
+            if not again[2]:
+                result, units, weak = again
+                if explain is not None:
+                    explain.record_rewrite(
+                        text, query, query != text, f"searched within the documents naming {name}"
+                    )
         if explain is not None:
             explain.record_retrieval(result, k)
             self.weak_evidence(analysis, result, units, explain)
@@ -364,6 +387,39 @@ class Assistant:
             return ""
         wider = rewrite_without_llm(text, turns, answer_terms=ANSWER_TERMS)
         return wider if wider != query else ""
+
+    def _named_elsewhere(
+        self,
+        text: str,
+        turns: list[Turn],
+        query: str,
+        units: list[Unit],
+        doc_ids: list[str] | None,
+    ) -> tuple[str, frozenset[str]] | None:
+        """(the names, the documents mentioning all of them) when the best unit's document
+        never mentions a capitalised word of the question that other documents do mention
+        ("What percentage of the Northmoor inspectorate's staff are disabled?" answered from
+        another inspectorate's report); None when it does, or no document mentions them all
+        (a question comparing two bodies). A rewritten follow-up adds the earlier question's
+        words ("Is it the same for a monitoring visit?" after a question about Fernvale)."""
+        if not units:
+            return None
+        asked = text
+        if query != text:
+            asked += " " + " ".join(t.content for t in turns if t.role == "user")
+        lead = max(units, key=lambda u: u.score).doc_id
+        index = self.retriever.index
+        lacking = []
+        for word in named_words(asked):
+            docs = index.documents_with(word)
+            if docs and lead not in docs:
+                lacking.append((word, docs))
+        if not lacking:
+            return None
+        within = frozenset.intersection(*(docs for _w, docs in lacking))
+        if doc_ids:
+            within &= frozenset(doc_ids)
+        return (", ".join(w for w, _d in lacking), within) if within else None
 
     def _units(self, analysis: Analysis, hits: list[Hit]) -> list[Unit]:
         """The hits' candidate units scored by the fitted model (refusal reads them too)."""

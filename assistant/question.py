@@ -226,6 +226,23 @@ def asks_scope(question: str) -> bool:
     return bool(_SCOPE.search(question))
 
 
+# A capitalised word inside a sentence ("Northmoor's", "Harrowdene"), possessive dropped. A
+# sentence's first word is left out: it is capitalised whatever it is ("Why", "So", "Can").
+# Which of the words name something only some documents mention is the index's to say
+# (`Index.documents_with`).
+_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z-]+)(?:['’]s)?\b")
+
+
+def named_words(question: str) -> list[str]:
+    """The question's capitalised words after each sentence's first, in order, each once."""
+    seen: list[str] = []
+    for line in question.strip().splitlines():
+        for word in _NAME.findall(line.strip()):
+            if word not in seen:
+                seen.append(word)
+    return seen
+
+
 def states(kind: str, text: str) -> bool:
     """Whether `text` states an answer of type `kind` (types without a pattern: always)."""
     pattern = STATES.get(kind)

@@ -1,0 +1,50 @@
+"""A question naming a body is answered from the documents that name it, when they answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.answer import Assistant
+from assistant.question import named_words
+from assistant.retrieve import Retriever
+from tests.conftest import seed_index
+
+# The unnamed passage restates the question in its heading and twice in its text, so it wins
+# the search; the document naming Northmoor answers too, under a heading of its own.
+OTHER = (
+    "# How long the complaints team takes to answer a complaint\n\nThe complaints team takes "
+    "20 working days to answer a complaint. How long the complaints team takes to answer a "
+    "complaint is set out here.\n"
+)
+NAMED = (
+    "# Northmoor\n\nThe Northmoor office publishes reports.\n\n## Complaints\n\nThe team "
+    "takes 15 working days to answer a complaint.\n"
+)
+
+
+def test_named_words_skip_each_sentences_first_word() -> None:
+    assert named_words("Why did the Northmoor Care Inspectorate's team say so?") == [
+        "Northmoor",
+        "Care",
+        "Inspectorate",
+    ]
+    assert named_words("How long? And Kestrel's?") == ["Kestrel"]
+    assert named_words("Can I complain?") == []
+
+
+def test_documents_with_a_word_come_from_the_index(tmp_path: Path) -> None:
+    settings = seed_index(tmp_path, {"other.md": OTHER, "named.md": NAMED})
+    index = Retriever(settings).index
+    assert index.documents_with("Northmoor") == frozenset({"named"})
+    assert index.documents_with("Zanzibar") == frozenset()
+
+
+def test_a_question_naming_a_body_is_answered_from_its_document(tmp_path: Path) -> None:
+    question = "How long does the Northmoor complaints team take to answer a complaint?"
+    assistant = Assistant(seed_index(tmp_path, {"other.md": OTHER, "named.md": NAMED}))
+    answer = assistant.ask(question)
+    assert not answer.refused
+    assert "15 working days" in answer.answer and "20 working days" not in answer.answer
+    # a question naming nobody is still answered from the best passage
+    plain = assistant.ask("How long does the complaints team take to answer a complaint?")
+    assert "20 working days" in plain.answer
