@@ -62,6 +62,7 @@ _IDENTITY_MISSING = {
     "name": "the question asks for a person's name, and no passage names anyone for it",
     "contact": "the question asks for contact details, and no passage gives a telephone "
     "number, email or web address",
+    "amount": "the question asks for a sum of money, and no passage states an amount",
 }
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u202e\u202d"), None)
 
@@ -322,7 +323,8 @@ class Assistant:
             ),
             (
                 "identity",
-                f"asks for a {identity}, none stated in the top {len(passages)} passages"
+                f"asks for {'an' if identity == 'amount' else 'a'} {identity}, none stated in "
+                f"the top {len(passages)} passages"
                 if identity
                 else "asks for no name or contact details",
                 bool(identity) and not states_identity(identity, analysis.question, passages),

@@ -409,6 +409,30 @@ _ASKS_CONTACT = re.compile(
     r"\b(?:web ?site|web|postal) address(?:es)?\b",
     re.IGNORECASE,
 )
+# A question asking for a sum of money: "How much ...?" about paying, costs or funding, or
+# "What (daily) fee / cost / allowance ...?" - not whether there is one ("Can a college
+# charge ...?"), nor how much of something, notice, time or training. A passage about the fee
+# that states no amount does not answer it.
+_ASKS_AMOUNT = re.compile(
+    r"^\W*(?:(?:and|so)\s+)?(?:how much\b(?!\s+(?:of|notice|time)\b)(?=.*\b(?:pay|pays|paid|"
+    r"cost|costs|fee|fees|charge|charges|funding|fund|money|budget|claim|allowance|price|grant|"
+    r"salary|earn|fine|reimburse\w*)\b)|what (?:is |was |are |were )?(?:the |its |their |a )?"
+    r"(?:[\w'-]+ ){0,3}(?:fees?|costs?|charges?|price|amount|allowance|budget|salary|"
+    r"(?:daily|hourly|weekly|mileage|day) rate|rate per \w+|fines?)\b)",
+    re.IGNORECASE,
+)
+_AMOUNT = re.compile(
+    r"^\W*(?:(?:and|so)\s+)?(?:how much\b(?!\s+(?:notice|time|longer|detail|information|"
+    r"evidence|weight|say|of)\b)|what (?:is |was |are |were )?(?:the |its |their |a )?"
+    r"(?:[\w'-]+ ){0,3}(?:fees?|costs?|charges?|price|amount|allowance|budget|salary|"
+    r"(?:daily|hourly|weekly|mileage|day) rate|rate per \w+|fines?)\b)",
+    re.IGNORECASE,
+)
+_AMOUNT = re.compile(
+    r"£\s?\d|\$\s?\d|€\s?\d|\b\d+(?:[.,]\d+)? ?(?:pounds|pence)\b|\d\s?%|\bper ?cent\b|"
+    r"\bfree(?: of charge)?\b|\bno (?:charge|fee|cost)\b|\bdoes not (?:charge|pay)\b",
+    re.IGNORECASE,
+)
 _HONORIFIC_NAME = re.compile(
     r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Professor|Prof|Sir|Dame|Lord|Lady|Baroness|Baron)\.? [A-Z][a-z]+"
 )
@@ -420,11 +444,13 @@ _CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?\b")
 
 
 def asks_identity(question: str) -> str:
-    """ "name" or "contact" when the question asks for a named person or contact details
-    (see `_ASKS_NAME`, `_ASKS_CONTACT`), else ""."""
+    """ "name", "contact" or "amount" when the question asks for a named person, contact
+    details or a sum of money (see `_ASKS_NAME`, `_ASKS_CONTACT`, `_ASKS_AMOUNT`), else ""."""
     text = " ".join(question.split())
     if _ASKS_CONTACT.search(text):
         return "contact"
+    if _ASKS_AMOUNT.search(text):
+        return "amount"
     return "name" if _ASKS_NAME.search(text) else ""
 
 
@@ -448,6 +474,8 @@ def states_identity(kind: str, question: str, passages: list[str]) -> bool:
     """
     if kind == "contact":
         return any(_CONTACT.search(p) for p in passages)
+    if kind == "amount":
+        return any(_AMOUNT.search(p) for p in passages)
     if kind != "name":
         return True
     asked = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}

@@ -1,5 +1,6 @@
-"""Questions asking for a named person or contact details: declined unless a passage states
-one (`question.asks_identity`, `question.states_identity`, the "identity" refusal rule)."""
+"""Questions asking for a named person, contact details or a sum of money: declined unless a
+passage states one (`question.asks_identity`, `question.states_identity`, the "identity"
+refusal rule)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,15 @@ from assistant.question import asks_identity, states_identity
         ("What are the names of the four stages?", ""),  # a name, but not a person's
         ("What is the name of the officer who handles deferrals?", "name"),
         ("How do I contact the lead inspector?", ""),
+        # a sum of money, not whether there is a charge, nor an amount of time or notice
+        ("How much does an agency pay the inspectorate for a full inspection?", "amount"),
+        ("What daily fee does the inspectorate pay its associate inspectors?", "amount"),
+        ("What rate per mile is paid for travel to the meeting?", "amount"),
+        ("How much can foster carers claim back for travel?", "amount"),
+        ("Can a college charge a disabled student for an adjustment?", ""),
+        ("How much notice does a provider get?", ""),
+        ("How much of the fieldwork time is spent with children?", ""),
+        ("How much training do inspectors get?", ""),
     ],
 )
 def test_asks_identity(question: str, kind: str) -> None:
@@ -56,6 +66,14 @@ def test_contact_details_have_a_form() -> None:
     assert states_identity("contact", q, ["Write to complaints@inspectorate.example.org."])
     assert states_identity("contact", q, ["See www.inspectorate.example for reports."])
     assert not states_identity("contact", q, ["Ring the helpline on the day of notification."])
+
+
+def test_an_amount_is_a_sum_of_money_or_a_statement_that_there_is_none() -> None:
+    q = "How much does an agency pay for a full inspection?"
+    assert states_identity("amount", q, ["Each agency pays £1,250 a year."])
+    assert states_identity("amount", q, ["Inspections are free of charge to agencies."])
+    assert states_identity("amount", q, ["The fee rises by 5% each April."])
+    assert not states_identity("amount", q, ["Agencies pay a fee for each full inspection."])
 
 
 def test_the_assistant_declines_a_name_no_passage_gives_and_gives_one_that_is(
