@@ -92,7 +92,10 @@ _SIGNPOST = re.compile(
     # the page furniture of a publication: where to send questions about it, other formats
     rf"|^(?:questions|enquiries|queries|comments|feedback) (?:about|on) (?:this|the) {_DOC}\b"
     rf"|\b(?:provide|request|ask for|get|have) (?:this|the) {_DOC} in\b"
-    rf"|^(?:this|the) {_DOC} (?:is|are) (?:also )?available\b",
+    rf"|^(?:this|the) {_DOC} (?:is|are) (?:also )?available\b"
+    # a pointer to another publication ("... are explained in our separate guidance")
+    rf"|\b(?:is|are) (?:explained|set out|described|covered|given) in (?:our|the|a) "
+    rf"(?:separate |companion )?(?:[\w-]+ ){{0,2}}{_DOC}\b|\bwhich is published separately\b",
     re.IGNORECASE,
 )
 BLOCK_BREAK = re.compile(r"\n\s*\n")  # between blocks in chunk text (`assistant.blocks.layout`)
