@@ -44,7 +44,7 @@ QUESTION_WORDS = frozenset(
     know want make makes take takes find show shows going go goes exactly actually specific
     specifically explain describe described said says according regarding relation relate related
     thing things anyone someone people person expect expected far walk isn't aren't doesn't
-    don't can't won't""".split()
+    don't can't won't i'm i've i'd we're we've you're it's they're there's what's""".split()
 )
 
 

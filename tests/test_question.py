@@ -71,6 +71,27 @@ def test_glossary_synonyms_are_one_concept() -> None:
     assert weighted_coverage(((concept, 1.0),), terms) == 1.0
 
 
+def test_the_shipped_glossary_joins_everyday_words_to_the_documents_words(repo_root) -> None:
+    from assistant.retrieve import load_glossary
+
+    glossary = load_glossary(repo_root / "assistant" / "glossary.yaml")
+    stats = TermStats(["an agency may ask to defer an inspection", "inspectors speak to the media"])
+    for question, stated in (
+        ("Can we get our inspection postponed?", {"defer"}),
+        ("Who may talk to journalists?", {"media"}),
+    ):
+        analysis = analyse(question, stats, glossary)
+        assert any(weighted_coverage(((c, 1.0),), stated) == 1.0 for c, _w in analysis.concepts)
+
+
+def test_a_contraction_is_not_a_concept() -> None:
+    stats = TermStats(["an associate inspector left a probation service"])
+    analysis = analyse("I'm an associate inspector. Can I inspect it?", stats)
+    assert "i'm" not in {
+        t for c, _w in (*analysis.concepts, *analysis.absent) for a in c for t in a
+    }
+
+
 def _hit(text: str, n: int = 1, section: str = "2. Timing", doc: str = "d") -> Hit:
     chunk = Chunk(f"{doc}:{n}", doc, text, "Doc title", "other", section, None, 0, len(text))
     return Hit(chunk, 1.0 / n, n, dense_score=0.5)
