@@ -86,9 +86,10 @@ _DOC = (
     r"factsheet)s?(?: of [\w-]+)?"  # "the code of conduct"
 )
 _SIGNPOST = re.compile(
-    rf"^(?:this|the|our|these)\s+(?:[\w-]+\s+){{0,3}}?{_DOC}\s+(?:also\s+)?(?:explains?|"
+    rf"^(?:(?:this|the|our|these)\s+(?:[\w-]+\s+){{0,3}}?{_DOC}|it)\s+(?:also\s+)?(?:explains?|"
     r"sets? out|describes?|summari[sz]es?|outlines?|introduces?|tells you|brings together|"
-    r"gives an overview|(?:is|are) (?:written|intended|meant) for|(?:is|are) for)\b"
+    r"gives an overview|(?:is|are) (?:written|intended|meant) for|(?:is|are) for|covers?|"
+    r"(?:does|do) not cover)\b"
     # the page furniture of a publication: where to send questions about it, other formats
     rf"|^(?:questions|enquiries|queries|comments|feedback) (?:about|on) (?:this|the) {_DOC}\b"
     rf"|\b(?:provide|request|ask for|get|have) (?:this|the) {_DOC} in\b"

@@ -308,6 +308,7 @@ SIGNPOSTS = (
     "The code of conduct sets out how inspectors behave. "
     "The framework applies to the 64 agencies registered in the region. "
     "Practical arrangements are explained in our separate guidance for providers. "
+    "It sets out what inspectors judge. "
     "Inspectors give four weeks' notice of a full inspection.\n\n"
     "The handbook sets out:\n\n"
     "- how we rate each standard\n"
@@ -323,6 +324,7 @@ def test_signposts_and_their_outline_lists_are_marked_but_scope_statements_are_n
         "Questions about this report go to the Equality Lead.",
         "The code of conduct sets out how inspectors behave.",
         "Practical arrangements are explained in our separate guidance for providers.",
+        "It sets out what inspectors judge.",
         "The handbook sets out:",
         "how we rate each standard",
         "how we report what we find",
