@@ -352,7 +352,7 @@ def analyse(
     kind = answer_type(focus) if focus else "other"
     if kind == "other":
         kind = answer_type(question)
-    counted = counted_noun(focus or question) if kind == "number" else ""
+    counted = counted_noun(focus or question) if kind in ("number", "duration") else ""
     return Analysis(question, kind, tuple(concepts), tuple(focus_concepts), tuple(absent), counted)
 
 

@@ -288,6 +288,17 @@ def test_a_count_of_something_else_does_not_match_a_how_many_question():
     assert stages.features["type_match"] == 1.0 and term.features["type_match"] == 0.0
 
 
+def test_a_how_many_days_question_wants_days_not_any_duration():
+    text = (
+        "Each conversation with the case manager lasts about 45 minutes. "
+        "The case fieldwork week lasts four days, from Monday to Thursday."
+    )
+    units = _units("How many days do the case assessors spend on site?", text)
+    minutes = next(u for u in units if "45 minutes" in u.text)
+    days = next(u for u in units if "four days" in u.text)
+    assert days.features["type_match"] == 1.0 and minutes.features["type_match"] == 0.0
+
+
 def test_steps_keep_their_order_whatever_the_question():
     """Moving the answering step up under "follows these steps:" would misstate the order."""
     text = (
