@@ -422,13 +422,6 @@ _ASKS_AMOUNT = re.compile(
     re.IGNORECASE,
 )
 _AMOUNT = re.compile(
-    r"^\W*(?:(?:and|so)\s+)?(?:how much\b(?!\s+(?:notice|time|longer|detail|information|"
-    r"evidence|weight|say|of)\b)|what (?:is |was |are |were )?(?:the |its |their |a )?"
-    r"(?:[\w'-]+ ){0,3}(?:fees?|costs?|charges?|price|amount|allowance|budget|salary|"
-    r"(?:daily|hourly|weekly|mileage|day) rate|rate per \w+|fines?)\b)",
-    re.IGNORECASE,
-)
-_AMOUNT = re.compile(
     r"£\s?\d|\$\s?\d|€\s?\d|\b\d+(?:[.,]\d+)? ?(?:pounds|pence)\b|\d\s?%|\bper ?cent\b|"
     r"\bfree(?: of charge)?\b|\bno (?:charge|fee|cost)\b|\bdoes not (?:charge|pay)\b",
     re.IGNORECASE,
