@@ -375,12 +375,18 @@ def counted_noun(question: str) -> str:
     return word[:-2] if word.endswith("ie") else word  # "agencies" -> "agenc"
 
 
+# Words that end a number's phrase before the counted noun comes: "3 months from the stage 3
+# response" counts months, not stages ("41 of the 64 agencies" still counts agencies).
+_NOT_COUNTING = r"(?:from|to|after|before|within|since|until|by|at|on|per)"
+
+
 def states_count(counted: str, text: str) -> bool:
     """Whether `text` gives a number of `counted` things ("four stages", "37 youth justice
     services", "41 of the 64 agencies"): a number at most four words before the noun."""
     return bool(
         re.search(
-            rf"\b(?:\d[\d,.]*|{_NUM})\b(?:\W+[\w'-]+){{0,4}}?\W+{re.escape(counted)}\w*",
+            rf"\b(?:\d[\d,.]*|{_NUM})\b(?:\W+(?!{_NOT_COUNTING}\b)[\w'-]+){{0,4}}?\W+"
+            rf"{re.escape(counted)}\w*",
             text,
             re.IGNORECASE,
         )

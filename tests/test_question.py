@@ -191,3 +191,14 @@ def test_a_glossary_entry_states_a_definition():
     assert states("definition", "Sampling window: the six months in which a case must begin.")
     assert not states("definition", "The process is:")  # a lead-in defines nothing
     assert not states("definition", "Exemplary: 3 points")  # a label and a value
+
+
+def test_a_number_counts_the_noun_it_leads_up_to() -> None:
+    from assistant.question import states_count
+
+    assert states_count("stage", "The procedure has four stages.")
+    assert states_count("agenc", "The forum represents 41 of the 64 agencies.")
+    # "3 months from the stage 3 response" counts months, not stages
+    assert not states_count(
+        "stage", "Independent adjudication | 3 months from the stage 3 response"
+    )
