@@ -370,7 +370,9 @@ def counted_noun(question: str) -> str:
     m = _HOW_MANY.search(question)
     if not m:
         return ""
-    word = m.group(1).split()[-1].lower()
+    # the head noun comes before any preposition: "concerns about inspector conduct"
+    phrase = re.split(r"\s+(?:about|of|for|in|with|on|to|from|under|by|against)\s+", m.group(1))[0]
+    word = phrase.split()[-1].lower()
     word = word[:-1] if word.endswith("s") else word  # "stages" -> "stage", read as a prefix
     return word[:-2] if word.endswith("ie") else word  # "agencies" -> "agenc"
 

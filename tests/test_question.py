@@ -180,6 +180,8 @@ def test_a_how_many_question_wants_a_number_of_what_it_counts():
     assert counted_noun("How many stages are there in the complaints procedure?") == "stage"
     assert counted_noun("How many agencies does the forum represent?") == "agenc"
     assert counted_noun("What is the time limit?") == ""
+    # the head noun, before a preposition
+    assert counted_noun("How many concerns about inspector conduct did it receive?") == "concern"
     assert states_count("stage", "The procedure has four stages: informal, formal and review.")
     assert states_count("agenc", "The forum, which represents 41 of the 64 agencies, said:")
     assert not states_count("stage", "The adjudicator is appointed for a term of three years.")
