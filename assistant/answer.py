@@ -326,7 +326,7 @@ class Assistant:
                 f"asks for {'an' if identity == 'amount' else 'a'} {identity}, none stated in "
                 f"the top {len(passages)} passages"
                 if identity
-                else "asks for no name or contact details",
+                else "asks for no name, contact details or amount",
                 bool(identity) and not states_identity(identity, analysis.question, passages),
                 _IDENTITY_MISSING.get(identity, ""),
             ),
