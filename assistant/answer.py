@@ -222,9 +222,7 @@ class Assistant:
             if not again[2]:
                 result, units, weak = again
                 if explain is not None:
-                    explain.record_rewrite(
-                        text, query, query != text, f"searched within the documents naming {name}"
-                    )
+                    explain.record_scope(name, sorted(within))
         if explain is not None:
             explain.record_retrieval(result, k)
             self.weak_evidence(analysis, result, units, explain)

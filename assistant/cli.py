@@ -257,6 +257,13 @@ def _print_query(query: dict[str, Any]) -> None:
     if query.get("followup"):
         rewritten = escape(query.get("rewritten_query", ""))
         out.print(f"  follow-up, rewritten ({query.get('rewrite')}): {rewritten}")
+    scoped = query.get("scoped_to")
+    if scoped:
+        docs = ", ".join(scoped["documents"])
+        out.print(
+            f"  searched again within the documents naming {escape(scoped['name'])}: "
+            f"{escape(docs)} (the first passages' documents never name it)"
+        )
     terms = ", ".join(query.get("expansion_terms") or []) or "none"
     out.print(f"  glossary expansion (BM25): {escape(terms)}")
     out.print(f"  retriever {query.get('retriever')}, k={query.get('k')}")

@@ -65,6 +65,11 @@ class Explanation:
             question=question, followup=followup, rewrite=method, rewritten_query=query
         )
 
+    def record_scope(self, name: str, doc_ids: list[str]) -> None:
+        """The search was redone within the documents that mention a name the question gives
+        (the first passages' documents never did)."""
+        self.query.update(scoped_to={"name": name, "documents": list(doc_ids)})
+
     def record_retrieval(self, result: SearchResult, k: int) -> None:
         """The glossary expansion and every passage with its dense, BM25 and fused scores."""
         self.query.update(

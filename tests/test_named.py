@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.answer import Assistant
+from assistant.explain import Explanation
 from assistant.question import named_words
 from assistant.retrieve import Retriever
 from tests.conftest import seed_index
@@ -42,8 +43,10 @@ def test_documents_with_a_word_come_from_the_index(tmp_path: Path) -> None:
 def test_a_question_naming_a_body_is_answered_from_its_document(tmp_path: Path) -> None:
     question = "How long does the Northmoor complaints team take to answer a complaint?"
     assistant = Assistant(seed_index(tmp_path, {"other.md": OTHER, "named.md": NAMED}))
-    answer = assistant.ask(question)
+    explain = Explanation()
+    answer = assistant.ask(question, explain=explain)
     assert not answer.refused
+    assert explain.query["scoped_to"] == {"name": "Northmoor", "documents": ["named"]}
     assert "15 working days" in answer.answer and "20 working days" not in answer.answer
     # a question naming nobody is still answered from the best passage
     plain = assistant.ask("How long does the complaints team take to answer a complaint?")
