@@ -217,12 +217,12 @@ class Assistant:
             # question gives: the documents that do are searched too, and answer if their
             # evidence passes. Declining instead refused answerable questions: a document
             # need not name its own publisher ("we", "the inspectorate")
-            name, within = named
-            again = evidence(query, analysis, sorted(within))
+            name, within = named[0], sorted(named[1])
+            again = evidence(query, analysis, within)
             if not again[2]:
                 result, units, weak = again
                 if explain is not None:
-                    explain.record_scope(name, sorted(within))
+                    explain.record_scope(name, within)
         if explain is not None:
             explain.record_retrieval(result, k)
             self.weak_evidence(analysis, result, units, explain)

@@ -134,6 +134,15 @@ class BM25Index:
         ptr = self.indptr
         return {t: int(ptr[i + 1] - ptr[i]) for t, i in self.vocab.items() if i + 1 < len(ptr)}
 
+    def postings(self, word: str) -> np.ndarray:
+        """The document numbers (chunk positions) holding `word`, tokenised and stemmed as the
+        index was; empty when it is not one indexed term."""
+        tokens = tokenize([word], self.stopwords)[0]
+        t = self.vocab.get(tokens[0], -1) if len(tokens) == 1 else -1
+        if not 0 <= t < len(self.indptr) - 1:
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(self.indices[int(self.indptr[t]) : int(self.indptr[t + 1])])
+
     def scores(self, query: str) -> np.ndarray | None:
         """BM25 score of every document for `query`, or None when no term is indexed."""
         ids = [self.vocab[t] for t in tokenize([query], self.stopwords)[0] if t in self.vocab]

@@ -42,7 +42,7 @@ import numpy as np
 
 from assistant import quarantine
 from assistant.blocks import STRUCTURE_VERSION
-from assistant.bm25 import BM25Index, tokenize
+from assistant.bm25 import BM25Index
 from assistant.documents import Chunk
 from assistant.embeddings import get_embedder
 from assistant.loaders import SIDECAR_SUFFIXES, LoadError, discover
@@ -1350,15 +1350,11 @@ class Index:
     def documents_with(self, word: str) -> frozenset[str]:
         """The documents whose indexed text holds `word` (stemmed as BM25 indexes it), read
         from the BM25 postings: a question naming "Northmoor" is about documents that do."""
-        tokens = tokenize([word], self.bm25.stopwords)[0]
-        if len(tokens) != 1 or tokens[0] not in self.bm25.vocab:
-            return frozenset()
-        t = self.bm25.vocab[tokens[0]]
-        if t + 1 >= len(self.bm25.indptr):
+        positions = self.bm25.postings(word)
+        if not len(positions):
             return frozenset()
         docs = self.chunks.keys()["docs"]
-        start, end = int(self.bm25.indptr[t]), int(self.bm25.indptr[t + 1])
-        return frozenset(docs[int(i)] for i in self.bm25.indices[start:end])
+        return frozenset(docs[int(i)] for i in positions)
 
 
 def check_index(settings: Settings) -> list[str]:
