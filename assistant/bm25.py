@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.text import english_stemmer
+from assistant.text import english_stemmer, stem_variants
 
 TOKEN_PATTERN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default (scikit-learn's CountVectorizer)
 STOPWORDS_FILE = "stopwords.json"
@@ -72,6 +72,7 @@ class BM25Index:
         self.size = size
         self.stopwords = stopwords
         self._model: Any = None  # the bm25s model, between build and save only
+        self._sorted_vocab: list[str] | None = None  # for `variants`, sorted on first use
 
     @classmethod
     def empty(cls) -> BM25Index:
@@ -143,9 +144,17 @@ class BM25Index:
             return np.zeros(0, dtype=np.int64)
         return np.asarray(self.indices[int(self.indptr[t]) : int(self.indptr[t + 1])])
 
-    def scores(self, query: str) -> np.ndarray | None:
-        """BM25 score of every document for `query`, or None when no term is indexed."""
-        ids = [self.vocab[t] for t in tokenize([query], self.stopwords)[0] if t in self.vocab]
+    def scores(self, query: str, variants: bool = False) -> np.ndarray | None:
+        """BM25 score of every document for `query`, or None when no term is indexed.
+
+        With `variants`, a query term the index lacks scores as its indexed stem variants
+        (`assistant.text.stem_variants`: "overrepresented" finds "overrepresentation"); without,
+        the scores are exactly bm25s's.
+        """
+        tokens = tokenize([query], self.stopwords)[0]
+        if variants:
+            tokens = [v for t in tokens for v in ([t] if t in self.vocab else self.variants(t))]
+        ids = [self.vocab[t] for t in tokens if t in self.vocab]
         ids = [i for i in ids if i + 1 < len(self.indptr)]
         if not ids:
             return None
@@ -155,11 +164,19 @@ class BM25Index:
             scores[self.indices[start:end]] += self.data[start:end]
         return scores
 
-    def search(self, query: str, n: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+    def variants(self, term: str) -> list[str]:
+        """Indexed stems that stand in for `term` when the index lacks it."""
+        if self._sorted_vocab is None:
+            self._sorted_vocab = sorted(self.vocab)
+        return stem_variants(term, self._sorted_vocab, self.vocab)
+
+    def search(
+        self, query: str, n: int, mask: np.ndarray | None = None, variants: bool = False
+    ) -> list[tuple[int, float]]:
         """Top `n` (position, score) pairs with a positive score, optionally masked."""
         if self.size == 0 or n <= 0:
             return []
-        scores = self.scores(query)
+        scores = self.scores(query, variants)
         if scores is None:
             return []
         if mask is not None:

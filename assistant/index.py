@@ -1345,7 +1345,7 @@ class Index:
         doc_ids: list[str] | None = None,
         doc_types: list[str] | None = None,
     ) -> list[tuple[int, float]]:
-        return self.bm25.search(query, n, self.mask(doc_ids, doc_types))
+        return self.bm25.search(query, n, self.mask(doc_ids, doc_types), variants=True)
 
     def documents_with(self, word: str) -> frozenset[str]:
         """The documents whose indexed text holds `word` (stemmed as BM25 indexes it), read

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from assistant.text import Concept, content_terms, question_concepts
+from assistant.text import Concept, content_terms, question_concepts, stem_variants
 
 if TYPE_CHECKING:
     from assistant.bm25 import BM25Index
@@ -260,6 +260,7 @@ class TermStats:
     def __init__(self, texts: Iterable[str] = ()) -> None:
         self.df: dict[str, int] = {}
         self.n = 0
+        self._sorted: list[str] | None = None  # the indexed stems, sorted on first `variants`
         for text in texts:
             self.n += 1
             for term in set(content_terms(text)):
@@ -272,6 +273,12 @@ class TermStats:
         stats.n = index.size
         stats.df = index.doc_freqs()
         return stats
+
+    def variants(self, term: str) -> list[str]:
+        """Indexed stems standing in for `term` when no passage has it (`stem_variants`)."""
+        if self._sorted is None:
+            self._sorted = sorted(t for t, n in self.df.items() if n > 0)
+        return stem_variants(term, self._sorted, self.df)
 
     def idf(self, term: str) -> float:
         """BM25's IDF, floored at a small positive value so a term never weighs negatively.
@@ -343,6 +350,8 @@ def analyse(
     def weigh(text: str) -> tuple[list[tuple[Concept, float]], list[tuple[Concept, float]]]:
         known, absent = [], []
         for concept in question_concepts(text, glossary):
+            if stats is not None:
+                concept = _with_variants(concept, stats)
             pair = (concept, concept_weight(concept, stats))
             (known if stats is None or _in_corpus(concept, stats) else absent).append(pair)
         return known, absent
@@ -393,6 +402,17 @@ def states_count(counted: str, text: str) -> bool:
             re.IGNORECASE,
         )
     )
+
+
+def _with_variants(concept: Concept, stats: TermStats) -> Concept:
+    """The concept plus, for each spelling with a term no passage holds, that spelling with the
+    term's indexed stem variants in its place ("overrepres" also as "overrepresent")."""
+    extra = set()
+    for alt in concept:
+        for term in alt:
+            for variant in stats.variants(term):
+                extra.add((alt - {term}) | {variant})
+    return concept | frozenset(extra) if extra else concept
 
 
 def _in_corpus(concept: Concept, stats: TermStats) -> bool:

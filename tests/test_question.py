@@ -61,6 +61,30 @@ def test_idf_weights_rare_words_over_common_ones() -> None:
     assert covered == 1.0
 
 
+def test_a_stem_the_index_lacks_matches_its_indexed_variants() -> None:
+    """Snowball stems "overrepresented" and "overrepresentation" apart; the question still
+    matches the passage that uses the other form, in the concepts and in BM25."""
+    from assistant.bm25 import BM25Index
+
+    texts = [
+        "services respond to the overrepresentation of some groups of children",
+        "inspectors pay attention to the stability of placements",
+        "the state pays for the statement",
+    ]
+    stats = TermStats(texts)
+    analysis = analyse("Which groups are overrepresented?", stats)
+    assert not analysis.absent  # "overrepres" stands in as "overrepresent"
+    assert weighted_coverage(analysis.concepts, {"overrepresent", "group"}) == 1.0
+    # an indexed stem keeps to itself: "state" does not also match "statement"
+    assert stats.variants("state") == [] and "statement" not in stats.variants("stat")
+    assert stats.variants("overrepres") == ["overrepresent"]
+    bm25 = BM25Index.build(texts)
+    plain = bm25.scores("overrepresented")
+    assert plain is None  # exactly bm25s: an unindexed term scores nothing
+    scores = bm25.scores("overrepresented", variants=True)
+    assert scores is not None and int(np.argmax(scores)) == 0 and scores[1] == 0
+
+
 def test_glossary_synonyms_are_one_concept() -> None:
     glossary = (("PSED", "public sector equality duty"),)
     stats = TermStats(["the public sector equality duty applies", "the PSED applies"])
