@@ -22,7 +22,7 @@ from typing import Any, Literal
 BlockKind = Literal["heading", "paragraph", "list", "table", "quote", "caption"]
 MarkerKind = Literal["bullet", "number", "letter", "roman", "none"]
 BLOCK_KINDS: tuple[str, ...] = ("heading", "paragraph", "list", "table", "quote", "caption")
-STRUCTURE_VERSION = 7  # bump when loaders or the chunker change what an index holds
+STRUCTURE_VERSION = 8  # bump when loaders or the chunker change what an index holds
 CELL_SEPARATOR = " | "
 
 
@@ -186,3 +186,100 @@ def split_marker(text: str) -> tuple[MarkerKind, str, str] | None:
     if m.group("roman"):
         return "roman", label, rest
     return "letter", label, rest
+
+
+def _clause_value(kind: MarkerKind, label: str) -> int:
+    """The counter of a clause label: "(c)" -> 3, "(iv)" -> 4 (0 when it is not one)."""
+    inner = label.strip("().").lower()
+    if kind == "letter" and len(inner) == 1:
+        return ord(inner) - ord("a") + 1
+    if kind == "roman":
+        values = {"i": 1, "v": 5, "x": 10}
+        total = 0
+        for a, b in zip(inner, [*inner[1:], ""], strict=True):
+            total += -values[a] if b and values[b] > values[a] else values[a]
+        return total
+    return 0
+
+
+def _clause(text: str, expect: tuple[MarkerKind, int] | None) -> tuple[MarkerKind, int] | None:
+    """(kind, value) when `text` opens with the next clause label of a run - "(a)" or "(i)"
+    to start one, the following letter or numeral to continue it - else None. "(i)" after
+    "(h)" is a letter."""
+    marker = split_marker(text)
+    if marker is None or marker[0] not in ("letter", "roman") or not marker[1].startswith("("):
+        return None
+    kind, label, _rest = marker
+    if expect is None:
+        value = _clause_value(kind, label)
+        return (kind, 1) if value == 1 else None
+    want_kind, want = expect
+    if want_kind == "letter" and label.strip("()").lower() == counter_label(want, "letter"):
+        return "letter", want
+    return (kind, want) if kind == want_kind and _clause_value(kind, label) == want else None
+
+
+def group_clauses(blocks: list[Block]) -> list[Block]:
+    """Lettered or roman clauses set as paragraphs ("(a) enter and inspect ...;", "(b) inspect
+    and copy ...;") as one list, and statute-style numbered subsections ("(1)", "(2)") that a
+    loader read as list items as paragraphs again, with their clauses as lists.
+
+    Statutes, and the frameworks and equality guidance that quote them, set each clause as its
+    own paragraph; the Markdown, DOCX, HTML and PDF loaders keep them paragraphs and the text
+    loader reads the whole section as one flat list. Either way a clause lost its lead-in
+    ("an authorised inspector may:") and its siblings, so an answer quoted one clause or mixed
+    clauses with subsections. The labels stay in the text: they are how a reader cites a clause.
+    """
+    flat: list[Block] = []
+    for block in blocks:  # a flat list mixing "(1)" subsections with "(a)" clauses
+        if block.kind == "list" and _mixes_subsections(block):
+            for it in block.items:
+                text = f"{it.label} {it.text}" if it.label else it.text
+                flat.append(replace(block, kind="paragraph", text=text, items=()))
+        elif block.kind == "list" and all(_is_clause_label(it) for it in block.items):
+            items = tuple(replace(it, text=f"{it.label} {it.text}") for it in block.items)
+            flat.append(replace(block, items=items))  # labels in the text, as set as paragraphs
+        else:
+            flat.append(block)
+    out: list[Block] = []
+    run: list[tuple[Block, MarkerKind]] = []
+
+    def close() -> None:
+        if len(run) >= 2:
+            items = tuple(
+                Item(b.text, marker=kind, label=b.text.split(None, 1)[0]) for b, kind in run
+            )
+            out.append(Block("list", items=items, page=run[0][0].page))
+        else:
+            out.extend(b for b, _ in run)
+        run.clear()
+
+    for block in flat:
+        if block.kind == "paragraph":
+            expect = (run[-1][1], len(run) + 1) if run else None
+            found = _clause(block.text, expect)
+            if found is None and run:
+                close()
+                found = _clause(block.text, None)
+            if found is not None:
+                run.append((block, found[0]))
+                continue
+        close()
+        out.append(block)
+    close()
+    return out
+
+
+def _is_clause_label(item: Item) -> bool:
+    """An item a loader read from a printed "(a)" or "(iv)" label it took out of the text."""
+    return (
+        item.marker in ("letter", "roman")
+        and item.label.startswith("(")
+        and not item.text.startswith(item.label)
+    )
+
+
+def _mixes_subsections(block: Block) -> bool:
+    """A list whose items include both "(1)"-style subsections and "(a)"-style clauses."""
+    kinds = {it.marker for it in block.items if it.label.startswith("(") and it.label.endswith(")")}
+    return "number" in kinds and bool(kinds & {"letter", "roman"})

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from assistant.blocks import Block, layout
+from assistant.blocks import Block, group_clauses, layout
 from assistant.chunking import chunk_blocks
 from assistant.clean import is_chrome_line
 from assistant.documents import DOC_TYPES, Chunk
@@ -35,7 +35,8 @@ def _chrome(text: str) -> bool:
 
 
 def clean_blocks(blocks: list[Block]) -> tuple[list[Block], list[str]]:
-    """Blocks without web chrome, and the texts removed (for the manifest's counts)."""
+    """Blocks without web chrome, clauses grouped (`assistant.blocks.group_clauses`), and
+    the texts removed (for the manifest's counts)."""
     kept: list[Block] = []
     removed: list[str] = []
     for block in blocks:
@@ -48,7 +49,7 @@ def clean_blocks(blocks: list[Block]) -> tuple[list[Block], list[str]]:
             removed.append(block.text)
         else:
             kept.append(block)
-    return kept, removed
+    return group_clauses(kept), removed
 
 
 def process_file(

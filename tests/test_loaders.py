@@ -440,3 +440,50 @@ def test_loaders_return_only_load_error_for_garbage(tmp_path: Path) -> None:
             load_file(path)
         except LoadError:
             pass
+
+
+STATUTE_MD = (
+    "# Powers\n\n(1) The Chief Inspector must arrange inspections.\n\n"
+    "(2) For the purposes of an inspection, an authorised inspector may:\n\n"
+    "(a) enter and inspect any premises;\n\n(b) inspect and copy any records;\n\n"
+    "(c) interview in private any child placed by the agency.\n\n"
+    "(3) A person who obstructs an inspector commits an offence.\n"
+)
+STATUTE_TXT = (
+    "POWERS\n\n(1) The Chief Inspector must arrange inspections.\n"
+    "(2) For the purposes of an inspection, an authorised inspector may:\n"
+    "(a) enter and inspect any premises;\n(b) inspect and copy any records;\n"
+    "(c) interview in private any child placed by the agency.\n"
+    "(3) A person who obstructs an inspector commits an offence.\n"
+)
+
+
+@pytest.mark.parametrize(("name", "text"), [("s.md", STATUTE_MD), ("s.txt", STATUTE_TXT)])
+def test_lettered_clauses_are_one_list_after_their_lead_in(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    """Statute-style clauses read the same from every format: "(a)" to "(c)" one list, its
+    labels kept, right after the subsection that leads into it; "(1)"-style subsections stay
+    paragraphs (the text loader had read them all as one flat list)."""
+    from assistant.blocks import layout
+    from assistant.ingest import clean_blocks
+
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    blocks, _removed = clean_blocks(load_blocks(path).blocks)
+    body = [b for b in blocks if b.kind != "heading"]
+    assert [b.kind for b in body] == ["paragraph", "paragraph", "list", "paragraph"]
+    assert body[1].text.endswith("may:")
+    assert [it.text.split()[0] for it in body[2].items] == ["(a)", "(b)", "(c)"]
+    laid, _placed = layout(blocks)
+    assert "- (a) enter and inspect any premises;" in laid
+    assert "\n\n(3) A person who obstructs" in laid
+
+
+def test_a_lone_lettered_paragraph_or_a_broken_sequence_is_not_a_list(tmp_path: Path) -> None:
+    from assistant.ingest import clean_blocks
+
+    path = tmp_path / "x.md"
+    path.write_text("(a) only one clause here.\n\nText.\n\n(b) not a start.\n\n(c) nor this.\n")
+    blocks, _removed = clean_blocks(load_blocks(path).blocks)
+    assert [b.kind for b in blocks] == ["paragraph"] * 4
