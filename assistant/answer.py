@@ -37,11 +37,11 @@ from assistant.question import (
     spellings,
     states_identity,
 )
-from assistant.refusal import RefusalModel, refusal_features
+from assistant.refusal import RefusalModel, hit_terms, refusal_features
 from assistant.registry import UnknownName
 from assistant.retrieve import Retriever, SearchResult
 from assistant.settings import Settings
-from assistant.text import concept_coverage, passage_terms
+from assistant.text import concept_coverage, content_terms
 from assistant.timing import Stopwatch
 from assistant.verify import CheckedSentence, Verifier
 
@@ -283,11 +283,12 @@ class Assistant:
                 explain.record_evidence([], set(), {"passages": 0}, no_hits)
             return "no passage matched"
         dense = result.max_dense if result.measures_similarity else 1.0
-        signals = refusal_features(analysis, result.hits, dense, units)
+        names = self.document_names(analysis.question)
+        signals = refusal_features(analysis, result.hits, dense, units, names)
         p = self.refusal.probability(signals)
         top_terms: set[str] = set()
         for hit in result.hits[:3]:
-            top_terms |= passage_terms(hit.chunk.text)
+            top_terms |= hit_terms(hit, names)
         lacking = [
             " / ".join(spellings(c))
             for c, _w in sorted(analysis.missing(top_terms), key=lambda cw: -cw[1])
@@ -387,6 +388,19 @@ class Assistant:
             return ""
         wider = rewrite_without_llm(text, turns, answer_terms=ANSWER_TERMS)
         return wider if wider != query else ""
+
+    def document_names(self, question: str) -> dict[str, frozenset[str]]:
+        """The stems of the question's capitalised words (`question.named_words`) by the
+        documents that mention them, read from the BM25 postings (`refusal.hit_terms`)."""
+        index = self.retriever.index
+        out: dict[str, set[str]] = {}
+        for word in named_words(question):
+            stems = content_terms(word)
+            if not stems:
+                continue
+            for doc in index.documents_with(word):
+                out.setdefault(doc, set()).update(stems)
+        return {doc: frozenset(stems) for doc, stems in out.items()}
 
     def _named_elsewhere(
         self,

@@ -12,6 +12,7 @@ below the operating point chosen there (`threshold`), the assistant declines.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,12 +58,31 @@ class RefusalModel:
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
+def hit_terms(hit: Hit, names: Mapping[str, frozenset[str]] | None = None) -> frozenset[str]:
+    """A passage's content terms, plus the question's names its document mentions.
+
+    `names` maps a document id to the stems of the question's capitalised words that the
+    document mentions somewhere (`Assistant.document_names`). A passage of Fernvale's
+    framework is about Fernvale though its own text says "this framework": without this,
+    "What principles do Fernvale inspections follow?" found 33% of its key words in the
+    passage listing the principles and was declined.
+    """
+    terms = passage_terms(hit.chunk.text)
+    extra = names.get(hit.chunk.doc_id) if names else None
+    return terms | extra if extra else terms
+
+
 def refusal_features(
-    analysis: Analysis, hits: list[Hit], max_dense: float, units: list[Unit]
+    analysis: Analysis,
+    hits: list[Hit],
+    max_dense: float,
+    units: list[Unit],
+    names: Mapping[str, frozenset[str]] | None = None,
 ) -> dict[str, float]:
     """The question-level evidence signals (see `FEATURES`); `units` are the scored
-    candidate units of `hits` (`assistant.extractive.score_units`)."""
-    terms = [passage_terms(h.chunk.text) for h in hits[:5]]
+    candidate units of `hits` (`assistant.extractive.score_units`), `names` the question's
+    names by the documents mentioning them (`hit_terms`)."""
+    terms = [hit_terms(h, names) for h in hits[:5]]
     top3: set[str] = set().union(*terms[:3]) if terms else set()
     per_chunk = [weighted_coverage(analysis.concepts, t) for t in terms]
     best = max(range(len(per_chunk)), key=lambda i: per_chunk[i]) if per_chunk else None

@@ -5,7 +5,8 @@ refusals) and of out-of-scope ones it refuses.
     python -m evals.guard [--root test-artifacts/suite] [--formats md,txt]
 
 Coverage is the share of the question's key words (glossary synonyms as one, words no passage
-contains included) found in the top three passages, as `Assistant.weak_evidence` computes it.
+contains included) found in the top three passages, with the question's names their documents
+mention (`refusal.hit_terms`), as `Assistant.weak_evidence` computes it.
 The seed index is the project's (``assistant index``); the suite's are built by ``make suite``
 and `evals.fit`.
 """
@@ -18,7 +19,8 @@ from typing import Any
 
 from assistant.chat import parse_history, rewrite_without_llm
 from assistant.eval_questions import Question, load_question_set
-from assistant.text import concept_coverage, content_terms
+from assistant.refusal import hit_terms
+from assistant.text import concept_coverage
 from evals import fit
 
 THRESHOLDS = (0.25, 0.34, 0.4, 0.5)
@@ -33,9 +35,10 @@ def coverages(assistant: Any, questions: list[Question]) -> list[tuple[bool, flo
         turns = parse_history(q.history or None)
         query = rewrite_without_llm(q.question, turns) if turns else q.question
         analysis = assistant.analyse(query, q.question if query != q.question else "")
+        names = assistant.document_names(analysis.question)
         top: set[str] = set()
         for hit in assistant.retriever.search(query, k=5).hits[:3]:
-            top |= set(content_terms(hit.chunk.text))
+            top |= hit_terms(hit, names)
         concepts = [c for c, _ in analysis.concepts] + [c for c, _ in analysis.absent]
         out.append((q.answerable, concept_coverage(concepts, top) if concepts else 1.0))
     return out

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from assistant.answer import Assistant
 from assistant.explain import Explanation
+from assistant.index import build_index
 from assistant.question import named_words
 from assistant.retrieve import Retriever
-from tests.conftest import seed_index
+from tests.conftest import REPO_ROOT, make_settings, seed_index
 
 # The unnamed passage restates the question in its heading and twice in its text, so it wins
 # the search; the document naming Northmoor answers too, under a heading of its own.
@@ -51,3 +52,38 @@ def test_a_question_naming_a_body_is_answered_from_its_document(tmp_path: Path) 
     # a question naming nobody is still answered from the best passage
     plain = assistant.ask("How long does the complaints team take to answer a complaint?")
     assert "20 working days" in plain.answer
+
+
+# Fernvale is named in the document's opening chunk only; the chunk listing the principles
+# says "this framework", as real frameworks do.
+FRAMEWORK = (
+    "# About the Fernvale Inspectorate\n\nThe Fernvale Inspectorate inspects colleges and "
+    "training providers across the region. "
+    + "It publishes a report after every inspection and keeps a record of what it found. "
+    * 12
+    + "\n\n## Our principles\n\nEvery inspection under this framework follows four "
+    "principles:\n\n- first-hand evidence\n- proportionate activity\n- openness\n"
+    "- learners first\n"
+)
+
+
+def test_a_passage_counts_the_names_its_document_mentions(tmp_path: Path) -> None:
+    """A passage is about the body its document names, though its own text does not say it:
+    the off-topic guard reads the document's names with the passage's words."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "fernvale-framework.md").write_text(FRAMEWORK, encoding="utf-8")
+    (corpus / "other.md").write_text(OTHER, encoding="utf-8")
+    settings = make_settings(REPO_ROOT, corpus, tmp_path / "idx")
+    build_index(settings)
+    assistant = Assistant(settings)
+    question = "Which principles do Fernvale inspections of colleges follow?"
+    names = assistant.document_names(question)
+    assert names["fernvale-framework"] == frozenset({"fernval"})
+    assert all(
+        "fernval" not in stems for doc, stems in names.items() if doc != "fernvale-framework"
+    )
+    explain = Explanation()
+    answer = assistant.ask(question, explain=explain)
+    assert explain.refusal["fired"] is None, explain.refusal
+    assert not answer.refused and "first-hand evidence" in answer.answer
