@@ -129,6 +129,7 @@ class Unit:
     form: float = 1.0
     form_notes: list[str] = field(default_factory=list)  # why the unit cannot stand alone
     broken: bool = False  # a sentence cut by a line or column break (starts or stops mid-way)
+    header: bool = False  # a table's header row ("Grade | Label | What the grade means")
 
     @property
     def is_lead_in(self) -> bool:
@@ -166,9 +167,33 @@ def chunk_units(n: int, hit: Hit) -> list[Unit]:
         else:
             kind = "sentence"
         block = sum(1 for b in breaks if b < s)
-        units.append(Unit(n, s, e, body, is_item, is_intro, hit.chunk.doc_id, kind, block))
+        unit = Unit(n, s, e, body, is_item, is_intro, hit.chunk.doc_id, kind, block)
+        if kind == "row" and _header_row(text, line_start, body, hit.chunk.context):
+            unit.kind, unit.header = "label", True
+        units.append(unit)
     _label_contents_lists(units)
     return units
+
+
+def _header_row(text: str, line_start: int, body: str, context: str) -> bool:
+    """A table's first row when it reads as column names: short cells, no figures, no
+    sentence ends. It names the columns and answers nothing, so it is never quoted alone
+    ("Grade | Label | What the grade means" had led an answer about grade 3). A chunk that
+    continues a table carries the header in its `context`; its first row is data."""
+    first_row = line_start == 0 or text[max(0, line_start - 2) : line_start] == "\n\n"
+    if not first_row or (line_start == 0 and CELL_SEPARATOR in context):
+        return False
+    cells = [c.strip() for c in body.split(CELL_SEPARATOR.strip())]
+    return all(
+        c and len(c.split()) <= _HEADER_WORDS and not _FIGURE.search(c) and not _TERMINAL.search(c)
+        for c in cells
+    )
+
+
+# A header cell's most words: the suite's tables' column names have at most five ("Measure and
+# target date", "What the grade means"); their data rows have longer cells or figures.
+_HEADER_WORDS = 6
+_FIGURE = re.compile(r"\d|£|%")
 
 
 def _heading_item(body: str) -> bool:
@@ -218,7 +243,7 @@ def featurise(
     for u in units:
         if u.kind == "intro":
             intro_terms[(u.source, u.block)] = set(content_terms(u.text))
-        elif u.kind == "row" and (u.source, u.block) not in intro_terms:
+        elif (u.kind == "row" or u.header) and (u.source, u.block) not in intro_terms:
             # a table's first row is its header: a row's context names its columns
             # ("Inspectors | 168 | 97 | 57.7%" under "Staff group | Headcount | Women | ...")
             intro_terms[(u.source, u.block)] = set(content_terms(u.text))

@@ -184,6 +184,24 @@ def test_a_table_row_is_read_with_its_header():
     assert inspectors.features["lex_context"] == 1.0  # percentage, women from the header
 
 
+def test_a_header_row_is_a_label_never_an_answer_and_a_data_row_is_not():
+    """Column names answer nothing; a first row with figures, or a continued table's first
+    row (its header is in the chunk's context), is data."""
+    text = (
+        "We grade on four points.\n\nGrade | Label | What the grade means\n"
+        "1 | Exceptional | Provision is of consistently high quality\n"
+        "3 | Requires improvement | Provision is not yet good enough"
+    )
+    units = _units("What does grade 3 mean?", text)
+    kinds = {u.text.split(" | ")[0]: (u.kind, u.header) for u in units if " | " in u.text}
+    assert kinds == {"Grade": ("label", True), "1": ("row", False), "3": ("row", False)}
+    data_first = "Inspectors | 168 | 97\nAll staff | 412 | 241"
+    assert all(u.kind == "row" for u in _units("How many inspectors?", data_first))
+    chunk = Chunk("d:2", "d", "Ratings panel | Board", "Doc", "other", "S", None, 0, 21)
+    chunk.context = "Stage | Who decides"
+    assert chunk_units(1, Hit(chunk, 1.0, 1))[0].kind == "row"
+
+
 def test_a_criteria_answer_puts_the_best_item_first_but_a_list_answer_keeps_order():
     from assistant.extractive import AnswerModel, select_units
     from assistant.question import Analysis
