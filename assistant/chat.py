@@ -18,8 +18,8 @@ from assistant.text import STOPWORDS
 
 _FOLLOWUP = re.compile(
     r"^(and|but|also|so|what about|how about|and what|what else|which of (them|these|those)|"
-    r"why|how so|when|where)\b|\b(they|them|their|it|its|this|that|these|those|he|she|"
-    r"there|then|such|same|ones?)\b",
+    r"why|how so|when|where|what if|if so|if not|otherwise)\b|"
+    r"\b(they|them|their|it|its|this|that|these|those|he|she|there|then|such|same|ones?)\b",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")

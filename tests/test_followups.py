@@ -35,6 +35,9 @@ from assistant.settings import Settings
         "Is it published?",
         "When does that start?",
         "But what does this mean for staff?",
+        # a condition on the earlier answer ("What if ...?", "If not, ...")
+        "What if my complaint isn't about the report itself?",
+        "If not, who decides?",
     ],
 )
 def test_looks_like_followup(question):
