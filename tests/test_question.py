@@ -141,7 +141,8 @@ def test_units_are_cut_by_kind_and_block() -> None:
     assert kinds[1] == ("intro", "Inspectors look at:")
     assert kinds[2:4] == [("item", "the quality of practice"), ("item", "the impact of leaders")]
     assert units[2].block == units[3].block == units[1].block + 1
-    assert [k for k, _ in kinds[4:6]] == ["row", "row"]
+    # a table: its header row names the columns and is a label, its data rows are rows
+    assert [k for k, _ in kinds[4:6]] == ["label", "row"] and units[4].header
     assert ("label", "Published 3 May 2024") in kinds  # a date line
     assert ("label", "3 Timing 4. Grades 5. Reports") in kinds  # a contents line
     assert kinds[-1][0] == "sentence"
