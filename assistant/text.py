@@ -189,7 +189,19 @@ def split_answer_sentences(answer: str, with_items: bool = False) -> list[Any]:
     answer = answer.strip()
     if not answer:
         return []
-    parts = re.split(r"(?<=[.!?])((?:\s*\[\d+\])*)\s+(?=[\"'‘(]?[A-Z0-9-])|\n+", answer)
+    out: list[str] = []
+    for line in answer.split("\n"):
+        if line.lstrip()[:1] in ("-", "*", "•") and line.lstrip()[1:2] == " ":
+            out.append(line.strip())  # a list item is one item, however many sentences
+        elif line.strip():
+            out += _prose_sentences(line.strip())
+    cleaned = [(s.lstrip("-*• ").strip(), s.lstrip()[:1] in "-*•") for s in out if s.strip(" -*•")]
+    return cleaned if with_items else [s for s, _ in cleaned]
+
+
+def _prose_sentences(answer: str) -> list[str]:
+    """The sentences of one line of prose, each with the markers that follow it."""
+    parts = re.split(r"(?<=[.!?])((?:\s*\[\d+\])*)\s+(?=[\"'‘(]?[A-Z0-9-])", answer)
     out: list[str] = []
     buf = ""
     for i, part in enumerate(parts):
@@ -203,8 +215,7 @@ def split_answer_sentences(answer: str, with_items: bool = False) -> list[Any]:
         buf = part
     if buf.strip():
         out.append(buf.strip())
-    cleaned = [(s.lstrip("-*• ").strip(), s.lstrip()[:1] in "-*•") for s in out if s.strip(" -*•")]
-    return cleaned if with_items else [s for s, _ in cleaned]
+    return out
 
 
 Concept = frozenset[frozenset[str]]  # alternative spellings, each a set of stemmed terms

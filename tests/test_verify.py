@@ -259,3 +259,22 @@ def test_similarity_second_opinion_is_bounded(sources):
     assert 0.4 <= best_support(close, sources[1]).overlap < 0.5
     assert only(Verifier(0.5, 0.6, encode=encode).check(close, sources)).supported and calls
     assert not only(Verifier(0.5, 0.6).check(close, sources)).supported
+
+
+def test_a_list_item_of_two_sentences_stays_one_item_through_verification() -> None:
+    """An item is quoted whole; splitting it showed its second sentence as an unbulleted
+    line under the list ("- The duty cannot be handed on. [1]" then "A college ...")."""
+    from assistant.text import split_answer_sentences
+
+    answer = (
+        "In summary: [1]\n- The duty cannot be handed on. A college keeps the duty. [1]\n"
+        "- The duty continues. [1]\nAfter the list. It ends here. [1]"
+    )
+    parts = split_answer_sentences(answer, with_items=True)
+    assert parts == [
+        ("In summary: [1]", False),
+        ("The duty cannot be handed on. A college keeps the duty. [1]", True),
+        ("The duty continues. [1]", True),
+        ("After the list.", False),
+        ("It ends here. [1]", False),
+    ]
