@@ -190,8 +190,9 @@ def _header_row(text: str, line_start: int, body: str, context: str) -> bool:
     )
 
 
-# A header cell's most words: the suite's tables' column names have at most five ("Measure and
-# target date", "What the grade means"); their data rows have longer cells or figures.
+# A header cell's most words. Not tuned: read off the suite's tables (`make suite`), whose
+# column names have at most five words ("Measure and target date", "What the grade means")
+# while their data rows have longer cells or figures; one word of slack above that.
 _HEADER_WORDS = 6
 _FIGURE = re.compile(r"\d|£|%")
 
