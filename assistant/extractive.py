@@ -59,6 +59,9 @@ class AnswerModel:
     max_items: int  # list items shown before "and N more"
     char_budget: int  # answers stop growing at about this many characters
     rerank: bool = True  # passages ordered by their best unit (chosen on dev, see provenance)
+    # an answer shorter than this (characters) led by a sentence also shows the sentence after
+    # it in its paragraph (`_complete`; 0: never; chosen on dev, see provenance.complete_grid)
+    complete_below: int = 0
     refusal: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
 
@@ -74,6 +77,7 @@ class AnswerModel:
             "max_items": self.max_items,
             "char_budget": self.char_budget,
             "rerank": self.rerank,
+            "complete_below": self.complete_below,
             "refusal": dict(self.refusal),
             "provenance": dict(self.provenance),
         }
@@ -90,6 +94,7 @@ def load_answer_model(path: Path = MODEL_PATH) -> AnswerModel:
             max_items=int(data["max_items"]),
             char_budget=int(data["char_budget"]),
             rerank=bool(data.get("rerank", True)),
+            complete_below=int(data.get("complete_below", 0)),
             refusal=dict(data.get("refusal", {})),
             provenance=dict(data.get("provenance", {})),
         )
@@ -123,6 +128,10 @@ class Decisions:
         for unit in units:
             self.note(unit, reason)
 
+    def renote(self, unit: Unit, reason: str) -> None:
+        """A later decision that overrides an earlier one (a dropped unit taken after all)."""
+        self.reasons[unit.key] = reason
+
 
 class _NoDecisions(Decisions):
     """The recorder used when nobody asked for an explanation: every note is discarded."""
@@ -134,6 +143,9 @@ class _NoDecisions(Decisions):
         return ""
 
     def note(self, unit: Unit, reason: str) -> None:
+        return None
+
+    def renote(self, unit: Unit, reason: str) -> None:
         return None
 
 
@@ -351,7 +363,35 @@ def select_units(
                 shortened.append((u.source, shown_items, total))
             else:
                 shortened[seen] = (u.source, max(shortened[seen][1], shown_items), total)
+    _complete(shown, lead, units, model.complete_below, log)
     return _order(shown, lead)
+
+
+def _complete(
+    shown: list[Unit], lead: list[Unit], units: list[Unit], below: int, log: Decisions
+) -> None:
+    """Show the rest of the lead's paragraph, after the lead, when the paragraph is short.
+
+    A short paragraph is one thought, and its best sentence is often half the answer:
+    "Inspectors report on equality as part of the leadership and management judgement. They
+    do not give a separate grade for equality." answers "Is there a separate grade?" with its
+    second sentence, and where equality is reported is its first. The other sentences score
+    below the cutoff because they repeat fewer of the question's words. Only whole sentences
+    of the lead's own block join; never a list, heading or fragment.
+    """
+    if not below or len(lead) != 1 or lead[0].kind != "sentence":
+        return
+    u = lead[0]
+    block = [x for x in units if x.source == u.source and x.block == u.block]
+    if any(x.kind != "sentence" or x.broken for x in block):
+        return
+    if sum(len(x.text) for x in block) > below:
+        return
+    for x in sorted(block, key=lambda x: x.start):
+        if x in shown or any(_similar(x.text, y.text) for y in shown):
+            continue
+        shown.append(x)
+        log.renote(x, f"selected: completes its short paragraph (under {below} characters)")
 
 
 def _eligible(ranked: list[Unit]) -> list[Unit]:

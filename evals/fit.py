@@ -380,6 +380,10 @@ def main(argv: list[str] | None = None) -> int:
         "max_items": "not fitted: a list shows at most this many items and the answer's notice "
         "says how many the list has",
     }
+    # the operating points chosen by their own dev grids stay, with their provenance
+    for key in ("signpost_grid", "complete_grid"):
+        if key in base.provenance:
+            provenance[key] = base.provenance[key]
     model = replace(model, provenance=provenance)
     args.out.write_text(json.dumps(model.as_dict(), indent=1) + "\n", encoding="utf-8")
     log(f"wrote {args.out} in {time.perf_counter() - t0:.0f} s; chosen {chosen}")

@@ -366,3 +366,38 @@ def test_a_question_about_the_documents_scope_is_answered_by_its_signposts():
     assert not any(u.features["signpost"] for u in units)
     units = _units("Who is covered by the code of conduct?", SIGNPOSTS)
     assert not any(u.features["signpost"] for u in units)
+
+
+def test_a_short_paragraph_is_shown_whole_after_the_answer():
+    """The lead's own short paragraph completes it (the rest after what was chosen); a long
+    paragraph, another paragraph and a list are never pulled in."""
+    from dataclasses import replace
+
+    from assistant.extractive import AnswerModel, Decisions, select_units
+
+    text = (
+        "Inspectors report on equality under leadership and management. They do not give a "
+        "separate grade for equality.\n\n"
+        "A separate paragraph about grading in general follows here.\n\n"
+        "During a visit inspectors:\n\n"
+        "- read the equality objectives\n"
+        "- meet governors"
+    )
+    question = "Do inspectors give a separate grade for equality?"
+    units = _units(question, text)
+    scores = {"They": 9.0, "A": 8.0, "Inspectors": 2.0, "During": 1.0}
+    for u in units:
+        u.score = scores.get(u.text.split()[0], 0.5)
+    model = AnswerModel(weights={}, keep_margin=3.0, max_items=8, char_budget=2000)
+    analysis = analyse(question)
+
+    def first_words(m: AnswerModel, log: Decisions | None = None) -> list[str]:
+        return [u.text.split()[0] for u in select_units(analysis, units, m, 4, decisions=log)]
+
+    assert first_words(model) == ["They", "A"]  # off: the paragraph's first sentence is lost
+    log = Decisions()
+    assert first_words(replace(model, complete_below=400), log) == ["They", "A", "Inspectors"]
+    added = next(u for u in units if u.text.startswith("Inspectors report"))
+    assert log.reasons[added.key].startswith("selected: completes its short paragraph")
+    # a paragraph longer than the limit stays as the scores chose it
+    assert first_words(replace(model, complete_below=60)) == ["They", "A"]
