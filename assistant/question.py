@@ -308,6 +308,7 @@ class Analysis:
     focus: tuple[tuple[Concept, float], ...] = ()
     absent: tuple[tuple[Concept, float], ...] = ()
     counted: str = ""  # what a "how many ...?" question counts, stemmed ("stage", "servic")
+    head: str = ""  # the kind of thing a "what/which X ...?" question asks for, stemmed
 
     def missing(self, terms: set[str]) -> list[tuple[Concept, float]]:
         """The concepts (with weights) that `terms` do not satisfy."""
@@ -362,7 +363,15 @@ def analyse(
     if kind == "other":
         kind = answer_type(question)
     counted = counted_noun(focus or question) if kind in ("number", "duration") else ""
-    return Analysis(question, kind, tuple(concepts), tuple(focus_concepts), tuple(absent), counted)
+    return Analysis(
+        question,
+        kind,
+        tuple(concepts),
+        tuple(focus_concepts),
+        tuple(absent),
+        counted,
+        head_noun(focus or question),
+    )
 
 
 # "How many [of the] <up to five words> <verb>": the last word before the verb is what is counted.
@@ -384,6 +393,43 @@ def counted_noun(question: str) -> str:
     word = phrase.split()[-1].lower()
     word = word[:-1] if word.endswith("s") else word  # "stages" -> "stage", read as a prefix
     return word[:-2] if word.endswith("ie") else word  # "agencies" -> "agenc"
+
+
+# "What/Which [up to two words] <noun> <auxiliary or preposition>": the noun names the kind of
+# thing asked for ("What principles does the code set out?", "Which reasons for deferring ...
+# will Fernvale not accept?"), and documents label what answers with it (a section "Our
+# principles", a lead-in "Examples of adjustments we often see include:").
+_HEAD_AUX = (
+    r"(?:is|are|was|were|do|does|did|can|could|must|should|will|would|might|may|has|have|"
+    r"need|needs)"
+)
+_HEAD_WORDS = r"((?:(?!" + _HEAD_AUX + r"\b)[\w'-]+\s+){0,2}?(?!" + _HEAD_AUX + r"\b)[\w'-]+)"
+_HEAD = re.compile(
+    r"^\W*(?:(?:and|so)\s+)?(?:what|which)\s+"
+    + _HEAD_WORDS
+    + r"\s+(?:(of)\s+"
+    + _HEAD_WORDS
+    + r"\s+)?(?:"
+    + _HEAD_AUX
+    + r"|for|about|in|under|to|from|with|on|that)\b",
+    re.IGNORECASE,
+)
+# Heads that name no kind of their own: "types of provision" asks for provision, and "What
+# happens to ..." has a verb where the noun would be.
+_EMPTY_HEADS = frozenset({"type", "kind", "sort", "thing", "part", "happen", "one"})
+
+
+def head_noun(question: str) -> str:
+    """The stem of the kind of thing a "what/which X ...?" question asks for ("" if none)."""
+    m = _HEAD.search(" ".join(question.split()))
+    if not m:
+        return ""
+    terms = content_terms(m.group(1).split()[-1])
+    head = terms[0] if terms else ""
+    if head in _EMPTY_HEADS:
+        after = content_terms(m.group(3).split()[-1]) if m.group(2) else []
+        head = after[0] if after and after[0] not in _EMPTY_HEADS else ""
+    return head
 
 
 # Words that end a number's phrase before the counted noun comes: "3 months from the stage 3

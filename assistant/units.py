@@ -65,6 +65,9 @@ FEATURES = (
     "lex_type",  # `lex` times `type_match`: states the asked-for form *and* the question's words
     "echo",  # `lex` times (1 - `novelty`): restates the question without adding anything
     "signpost",  # says what the document does ("This handbook sets out:"), or is in such a list
+    "head_label",  # the question's head noun ("What principles ...?") labels the unit: it is in
+    # its section heading or its list's lead-in (`question.head_noun`); weight gridded on dev
+    # with the others fixed (answer_model.json provenance.head_label_grid)
 )
 # Answer types whose answers have a clear surface form, and those whose patterns are loose.
 STRONG_TYPES = frozenset({"duration", "frequency", "date", "number", "money"})
@@ -259,6 +262,8 @@ def featurise(
         if u.kind == "intro" and _SIGNPOST.search(u.text.strip())
     }
     scope = asks_scope(analysis.question)  # then the signposts are the answer
+    head = analysis.head
+    headings = {n: passage_terms(h.chunk.section) for n, h in enumerate(hits, 1)} if head else {}
     listy = analysis.answer_type in LISTY_TYPES
     kind = analysis.answer_type
     unit_terms = [content_terms(u.text) for u in units]
@@ -302,6 +307,14 @@ def featurise(
                 )
             ),
         }
+        u.features["head_label"] = float(
+            bool(head)
+            and (
+                head in headings[u.source]
+                or head in intro_terms.get((u.source, u.block), set())
+                or (u.is_item and head in intro_terms.get((u.source, u.block - 1), set()))
+            )
+        )
         u.cosine = cosine
         u.overlap = lex
         u.rank_prior = 1.0 / u.source

@@ -229,3 +229,23 @@ def test_a_number_counts_the_noun_it_leads_up_to() -> None:
     assert not states_count(
         "stage", "Independent adjudication | 3 months from the stage 3 response"
     )
+
+
+def test_a_what_or_which_question_names_the_kind_of_thing_it_asks_for():
+    from assistant.question import head_noun
+
+    assert head_noun("What principles does Kestrel's code of conduct set out?") == "principl"
+    assert head_noun("Which reasons for deferring an inspection will Fernvale not accept?") == (
+        "reason"
+    )
+    assert head_noun("What key judgements did inspectors make?") == "judgement"
+    # a word that names no kind: the noun after "of" does
+    assert head_noun("Which types of provision can get their own grade?") == "provis"
+    assert head_noun("What kinds of reasonable adjustments do inspectors make?") == "adjust"
+    assert head_noun("What three things must the inspectorate have due regard to?") == ""
+    # no noun where the kind would be
+    assert head_noun("What happens to a provider's grades?") == ""
+    assert head_noun("What is the deadline for a complaint?") == ""
+    assert head_noun("What do inspectors need to be sure of?") == ""
+    assert head_noun("How long does an inspection last?") == ""
+    assert analyse("What grades can an agency receive?").head == "grade"

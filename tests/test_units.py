@@ -401,3 +401,39 @@ def test_a_short_paragraph_is_shown_whole_after_the_answer():
     assert log.reasons[added.key].startswith("selected: completes its short paragraph")
     # a paragraph longer than the limit stays as the scores chose it
     assert first_words(replace(model, complete_below=60)) == ["They", "A"]
+
+
+LABELLED = (
+    "Inspectors keep to these principles on every visit.\n\n"
+    "- Integrity: inspectors act honestly.\n"
+    "- Impartiality: inspectors judge on evidence.\n\n"
+    "Examples of adjustments we often make include:\n\n"
+    "- extra time\n"
+    "- a quiet room\n\n"
+    "The code is reviewed every two years."
+)
+
+
+def test_the_question_s_head_noun_marks_what_a_heading_or_lead_in_labels():
+    """A question "What principles ...?" asks for what the section "Our principles" holds,
+    "What examples ...?" for the items under "Examples of ... include:"; a unit neither labels
+    is unmarked."""
+
+    def marked(question: str, section: str) -> set[str]:
+        chunk = Chunk("d:1", "d", LABELLED, "Doc", "other", section, None, 0, len(LABELLED))
+        hit = Hit(chunk, 1.0, 1)
+        units = chunk_units(1, hit)
+        featurise(units, [hit], analyse(question), {}, np.zeros(384, dtype=np.float32))
+        return {u.text for u in units if u.features["head_label"]}
+
+    everything = marked("What principles does the code set out?", "2. Our principles")
+    assert any(t.startswith("Integrity") for t in everything)
+    assert any(t.startswith("The code is reviewed") for t in everything)  # the whole section
+    examples = marked("What examples of adjustments does the code give?", "3. Working with us")
+    assert examples == {
+        "Examples of adjustments we often make include:",
+        "extra time",
+        "a quiet room",
+    }
+    assert marked("How often is the code reviewed?", "2. Our principles") == set()
+    assert "head_label" in FEATURES
