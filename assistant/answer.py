@@ -215,14 +215,25 @@ class Assistant:
         if named is not None:
             # the passages that answer are from documents that never mention a name the
             # question gives: the documents that do are searched too, and answer if their
-            # evidence passes. Declining instead refused answerable questions: a document
-            # need not name its own publisher ("we", "the inspectorate")
-            name, within = named[0], sorted(named[1])
+            # evidence passes. When they do not, the question is declined if the first
+            # answer's document is another publisher's (its manifest says so): "What was
+            # the Northmoor inspectorate's pay gap?" must not get Kestrel's. A document with
+            # no publisher recorded may be the named body's own ("we", "the inspectorate"),
+            # so its answer stands, as before
+            name, within, publisher = named[0], sorted(named[1]), named[2]
             again = evidence(query, analysis, within)
             if not again[2]:
                 result, units, weak = again
                 if explain is not None:
                     explain.record_scope(name, within)
+            elif publisher:
+                result, units = again[0], again[1]
+                if explain is not None:
+                    explain.record_scope(name, within)
+                weak = (
+                    f"the passages that state it are {publisher}'s, which never mention "
+                    f"{name}; the documents that do mention it do not state it ({again[2]})"
+                )
         if explain is not None:
             explain.record_retrieval(result, k)
             self.weak_evidence(analysis, result, units, explain)
@@ -409,13 +420,15 @@ class Assistant:
         query: str,
         units: list[Unit],
         doc_ids: list[str] | None,
-    ) -> tuple[str, frozenset[str]] | None:
-        """(the names, the documents mentioning all of them) when the best unit's document
-        never mentions a capitalised word of the question that other documents do mention
-        ("What percentage of the Northmoor inspectorate's staff are disabled?" answered from
-        another inspectorate's report); None when it does, or no document mentions them all
-        (a question comparing two bodies). A rewritten follow-up adds the earlier question's
-        words ("Is it the same for a monitoring visit?" after a question about Fernvale)."""
+    ) -> tuple[str, frozenset[str], str] | None:
+        """(the names, the documents naming all the question's names, the best unit's
+        document's publisher or "") when that document never names a capitalised word of
+        the question that other documents do name ("What percentage of the Northmoor
+        inspectorate's staff are disabled?" answered from another inspectorate's report);
+        None when it does, or no document names them all (a question comparing two bodies).
+        A document names a word in its text, title or publisher (`Index.documents_naming`).
+        A rewritten follow-up adds the earlier question's words ("Is it the same for a
+        monitoring visit?" after a question about Fernvale)."""
         if not units:
             return None
         asked = text
@@ -423,17 +436,21 @@ class Assistant:
             asked += " " + " ".join(t.content for t in turns if t.role == "user")
         lead = max(units, key=lambda u: u.score).doc_id
         index = self.retriever.index
-        lacking = []
+        lacking: list[str] = []
+        naming: list[frozenset[str]] = []
         for word in named_words(asked):
-            docs = index.documents_with(word)
-            if docs and lead not in docs:
-                lacking.append((word, docs))
+            docs = index.documents_naming(word)
+            if docs:
+                naming.append(docs)
+                if lead not in docs:
+                    lacking.append(word)
         if not lacking:
             return None
-        within = frozenset.intersection(*(docs for _w, docs in lacking))
+        within = frozenset.intersection(*naming)
         if doc_ids:
             within &= frozenset(doc_ids)
-        return (", ".join(w for w, _d in lacking), within) if within else None
+        publisher = str(index.documents.get(lead, {}).get("publisher") or "")
+        return (", ".join(lacking), within, publisher) if within else None
 
     def _units(self, analysis: Analysis, hits: list[Hit]) -> list[Unit]:
         """The hits' candidate units scored by the fitted model (refusal reads them too)."""

@@ -42,7 +42,7 @@ import numpy as np
 
 from assistant import quarantine
 from assistant.blocks import STRUCTURE_VERSION
-from assistant.bm25 import BM25Index
+from assistant.bm25 import BM25Index, tokenize
 from assistant.documents import Chunk
 from assistant.embeddings import get_embedder
 from assistant.loaders import SIDECAR_SUFFIXES, LoadError, discover
@@ -1184,6 +1184,7 @@ class Index:
         self._extra = 0
         self._position: dict[str, int] | None = None
         self._masks: tuple[np.ndarray, np.ndarray] | None = None
+        self._labels: dict[str, frozenset[str]] | None = None
         if self.vectors is None:
             self._open_chroma()  # a server that is down is reported now, as before
 
@@ -1355,6 +1356,26 @@ class Index:
             return frozenset()
         docs = self.chunks.keys()["docs"]
         return frozenset(docs[int(i)] for i in positions)
+
+    def documents_naming(self, word: str) -> frozenset[str]:
+        """`documents_with`, plus the documents whose title or publisher (as the manifest
+        records them) holds `word`: a handbook need not name its own publisher in its text
+        ("we", "the inspectorate"), yet it is that body's handbook."""
+        stems = tokenize([word], self.bm25.stopwords)[0]
+        if len(stems) != 1:
+            return self.documents_with(word)
+        if self._labels is None:
+            self._labels = {
+                doc: frozenset(
+                    tokenize(
+                        [f"{entry.get('title') or ''} {entry.get('publisher') or ''}"],
+                        self.bm25.stopwords,
+                    )[0]
+                )
+                for doc, entry in self.documents.items()
+            }
+        labelled = {doc for doc, terms in self._labels.items() if stems[0] in terms}
+        return self.documents_with(word) | labelled
 
 
 def check_index(settings: Settings) -> list[str]:

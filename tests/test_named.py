@@ -87,3 +87,60 @@ def test_a_passage_counts_the_names_its_document_mentions(tmp_path: Path) -> Non
     answer = assistant.ask(question, explain=explain)
     assert explain.refusal["fired"] is None, explain.refusal
     assert not answer.refused and "first-hand evidence" in answer.answer
+
+
+# Kestrel's report states a pay gap; Northmoor's statement does not, and never names
+# Northmoor in its text: only its publisher, in the sidecar, says whose it is.
+PAY_GAP = (
+    "# Gender pay gap\n\nOur median gender pay gap is 4.1%, or £1.12 an hour. The median gap is "
+    "the difference between the middle hourly pay of men and of women.\n"
+)
+NOTICE = (
+    "# Notice of inspection\n\nWe give an agency five working days' notice of a full "
+    "inspection. We tell the registered manager by telephone.\n"
+)
+
+
+def _publisher(name: str) -> str:
+    return f"title: Equality report\npublisher: {name}\ntype: other\n"
+
+
+def test_a_document_names_its_publisher_though_its_text_does_not(tmp_path: Path) -> None:
+    settings = seed_index(
+        tmp_path,
+        {
+            "statement.md": NOTICE,
+            "statement.meta.yaml": _publisher("Northmoor Care Inspectorate"),
+            "other.md": OTHER,
+        },
+    )
+    index = Retriever(settings).index
+    assert index.documents_with("Northmoor") == frozenset()
+    assert index.documents_naming("Northmoor") == frozenset({"statement"})
+    assert index.documents_naming("northmoor's") == frozenset({"statement"})
+    assert index.documents_naming("Zanzibar") == frozenset()
+
+
+def test_another_publisher_s_answer_to_a_named_body_s_question_is_declined(
+    tmp_path: Path,
+) -> None:
+    """Answered from another body's document, the question is declined when the documents
+    naming its body do not state the answer; a document with no publisher recorded may be
+    the named body's own, so its answer stands."""
+    question = "What is the Northmoor Care Inspectorate's median gender pay gap?"
+    northmoor = {
+        "statement.md": NOTICE,
+        "statement.meta.yaml": _publisher("Northmoor Care Inspectorate"),
+        "report.md": PAY_GAP,
+    }
+    unattributed = Assistant(seed_index(tmp_path / "a", northmoor))
+    assert "4.1%" in unattributed.ask(question).answer
+    kestrel = {**northmoor, "report.meta.yaml": _publisher("Kestrel Justice Inspectorate")}
+    assistant = Assistant(seed_index(tmp_path / "b", kestrel))
+    answer = assistant.ask(question)
+    assert answer.refused and "4.1%" not in answer.answer
+    assert "Kestrel Justice Inspectorate" in answer.refusal_reason
+    assert "Northmoor" in answer.refusal_reason
+    # the same document answers a question that names no body, or names its own
+    assert "4.1%" in assistant.ask("What is the median gender pay gap?").answer
+    assert "4.1%" in assistant.ask("What is Kestrel's median gender pay gap?").answer
