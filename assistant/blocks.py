@@ -22,7 +22,8 @@ from typing import Any, Literal
 BlockKind = Literal["heading", "paragraph", "list", "table", "quote", "caption"]
 MarkerKind = Literal["bullet", "number", "letter", "roman", "none"]
 BLOCK_KINDS: tuple[str, ...] = ("heading", "paragraph", "list", "table", "quote", "caption")
-STRUCTURE_VERSION = 8  # bump when loaders or the chunker change what an index holds
+# bump when loaders or the chunker change what an index holds (9: an HTML page's publisher)
+STRUCTURE_VERSION = 9
 CELL_SEPARATOR = " | "
 
 

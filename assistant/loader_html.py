@@ -151,6 +151,7 @@ def load_html(path: Path, data: bytes) -> BlockDocument:
         warnings.append("no HTML document structure: read as Markdown with HTML fragments")
     doc = _parse(path, text)
     page_title = _title_tag(doc)
+    publisher = _publisher(doc)  # read first: finding the content prunes the furniture
     try:
         roots, how = _content(doc)
         extractor = _Extractor()
@@ -164,7 +165,14 @@ def load_html(path: Path, data: bytes) -> BlockDocument:
     if how != "main" and roots[0].getparent() is not None and _tag(roots[0]) != "body":
         warnings.append(f"no <main>: content taken from the {how} (check nothing is missing)")
     title = _choose_title(page_title, blocks)
-    return BlockDocument.of_file(path, "html", blocks, title=title, warnings=warnings)
+    return BlockDocument.of_file(
+        path,
+        "html",
+        blocks,
+        title=title,
+        metadata={"publisher": publisher} if publisher else None,
+        warnings=warnings,
+    )
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -241,6 +249,39 @@ def _parse(path: Path, text: str) -> Any:
 def _title_tag(doc: Any) -> str:
     el = doc.find(".//title")
     return squash(el.text_content()) if el is not None else ""
+
+
+# The publisher a page states: a Dublin Core or plain "publisher" meta tag, else the
+# publication metadata's "From:" line ("From: <a>Ofsted</a>", or GOV.UK's <dt>From:</dt>
+# <dd>Ofsted</dd>), else a GOV.UK organisation logo's name. Only these: og:site_name is the
+# site ("GOV.UK"), and a news byline is a person or a desk, not the publisher.
+_PUBLISHER_META = ("dc.publisher", "dcterms.publisher", "publisher", "citation_publisher")
+PUBLISHER_MAX_CHARS = 120  # an organisation's name, not a sentence that happens to follow
+
+
+def _publisher(doc: Any) -> str:
+    """Who published the page, "" when it does not say (the sidecar may still say)."""
+    for meta in doc.iter("meta"):
+        name = (meta.get("name") or meta.get("property") or "").strip().lower()
+        if name in _PUBLISHER_META and (meta.get("content") or "").strip():
+            return squash(meta.get("content"))[:PUBLISHER_MAX_CHARS]
+    for el in doc.iter("p", "dt", "span", "div", "li"):
+        own = squash(el.text or "")
+        if not re.match(r"^from\s*:", own, re.IGNORECASE):
+            continue
+        rest = re.sub(r"^from\s*:\s*", "", squash(el.text_content()), flags=re.IGNORECASE)
+        if not rest and _tag(el) == "dt":
+            following = el.getnext()
+            rest = squash(following.text_content()) if following is not None else ""
+        if rest and len(rest) <= PUBLISHER_MAX_CHARS:
+            return rest
+    for el in doc.iter():
+        # a GOV.UK HTML publication shows its publisher as an organisation logo instead
+        if "organisation-logo__name" in (el.get("class") or ""):
+            name = squash(el.text_content())
+            if name and len(name) <= PUBLISHER_MAX_CHARS:
+                return name
+    return ""
 
 
 def _choose_title(page_title: str, blocks: list[Block]) -> str:

@@ -140,6 +140,39 @@ def test_page_without_main_or_article_says_how_content_was_found() -> None:
     assert any("no <main>" in w for w in doc.warnings)
 
 
+def test_a_page_states_its_publisher(suite: Path, tmp_path: Path) -> None:
+    """The publisher a page states is its metadata, so a page needs no sidecar to say whose
+    it is: the suite's "From:" line, a GOV.UK publication's organisation logo, a publisher
+    meta tag or a <dt>From:</dt>; a news byline and the site's own name are not publishers."""
+    rendered = suite / "kestrel-inspector-code-of-conduct.html"
+    assert load_html(rendered, rendered.read_bytes()).metadata["publisher"] == (
+        "Kestrel Justice Inspectorate"
+    )
+    for name, publisher in [
+        ("govuk-cafcass-edi-statement", "Ofsted"),
+        ("family-law-news-cafcass", None),
+        ("council-legacy-visits", None),
+    ]:
+        page = PAGES / f"{name}.html"
+        assert load_html(page, page.read_bytes()).metadata.get("publisher") == publisher, name
+    body = "<main><h1>Title</h1><p>Text of the page.</p></main>"
+    for head, publisher in [
+        (
+            '<meta name="DC.publisher" content="Northmoor Care Inspectorate">',
+            "Northmoor Care Inspectorate",
+        ),
+        ('<meta property="og:site_name" content="GOV.UK">', None),
+    ]:
+        path = write(tmp_path, "meta.html", f"<html><head>{head}</head><body>{body}</body></html>")
+        assert load_html(path, path.read_bytes()).metadata.get("publisher") == publisher
+    path = write(
+        tmp_path,
+        "dl.html",
+        f"<body><dl><dt>From:</dt><dd><a href='/org'>Fernvale Inspectorate</a></dd></dl>{body}",
+    )
+    assert load_html(path, path.read_bytes()).metadata["publisher"] == "Fernvale Inspectorate"
+
+
 # ------------------------------------------------------------------------ odd and hostile
 
 
