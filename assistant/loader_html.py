@@ -256,7 +256,9 @@ def _title_tag(doc: Any) -> str:
 # <dd>Ofsted</dd>), else a GOV.UK organisation logo's name. Only these: og:site_name is the
 # site ("GOV.UK"), and a news byline is a person or a desk, not the publisher.
 _PUBLISHER_META = ("dc.publisher", "dcterms.publisher", "publisher", "citation_publisher")
-PUBLISHER_MAX_CHARS = 120  # an organisation's name, not a sentence that happens to follow
+# an organisation's name, not a sentence that happens to follow: the suite's longest is 42
+# characters ("Fernvale Education and Skills Inspectorate"), so 120 leaves room for real ones
+PUBLISHER_MAX_CHARS = 120
 
 
 def _publisher(doc: Any) -> str:
@@ -277,7 +279,7 @@ def _publisher(doc: Any) -> str:
             return rest
     for el in doc.iter():
         # a GOV.UK HTML publication shows its publisher as an organisation logo instead
-        if "organisation-logo__name" in (el.get("class") or ""):
+        if _tag(el) and "organisation-logo__name" in (el.get("class") or ""):
             name = squash(el.text_content())
             if name and len(name) <= PUBLISHER_MAX_CHARS:
                 return name
