@@ -78,8 +78,45 @@ def english_stemmer():  # type: ignore[no-untyped-def]
     return _local.stemmer
 
 
+# Irregular past forms Snowball leaves apart from their verb ("found" / "findings"); only
+# forms that are not also common nouns or other words ("led", "left", "felt" are).
+_IRREGULAR = {
+    "found": "find",
+    "made": "make",
+    "given": "give",
+    "gave": "give",
+    "took": "take",
+    "taken": "take",
+    "held": "hold",
+    "paid": "pay",
+    "told": "tell",
+    "sent": "send",
+    "brought": "bring",
+    "kept": "keep",
+    "taught": "teach",
+    "sought": "seek",
+    "chose": "choose",
+    "chosen": "choose",
+    "met": "meet",
+    "wrote": "write",
+    "written": "write",
+    "began": "begin",
+    "begun": "begin",
+    "knew": "know",
+    "known": "know",
+    "spoke": "speak",
+    "spoken": "speak",
+    "saw": "see",
+    "seen": "see",
+    "thought": "think",
+    "bought": "buy",
+    "ran": "run",
+}
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
+    word = _IRREGULAR.get(word.lower(), word) if word.islower() or word.istitle() else word
     stemmer = english_stemmer()
     return stemmer.stemWord(word) if stemmer else word.rstrip("s")
 

@@ -61,6 +61,24 @@ def test_idf_weights_rare_words_over_common_ones() -> None:
     assert covered == 1.0
 
 
+def test_an_irregular_past_form_shares_its_verb_s_stem() -> None:
+    """ "What findings can a complaint reach?" is answered by "each part is found to be
+    upheld": Snowball stems "found" and "findings" apart, the irregular forms do not."""
+    from assistant.text import content_terms, stem
+
+    assert stem("found") == stem("findings") == stem("find")
+    assert stem("chosen") == stem("choose") and stem("met") == stem("meeting")
+    assert stem("led") == "led" and stem("left") == "left"  # also nouns or other words
+    assert set(content_terms("Each part of a complaint is found to be upheld")) >= {
+        stem("findings")
+    }
+    passage = "each part of a complaint is found to be upheld"
+    stats = TermStats([passage, "the team meets"])
+    analysis = analyse("What findings can a complaint reach?", stats)
+    assert [c for c, _w in analysis.absent] == [frozenset({frozenset({"reach"})})]
+    assert weighted_coverage(analysis.concepts, set(content_terms(passage))) == 1.0
+
+
 def test_a_stem_the_index_lacks_matches_its_indexed_variants() -> None:
     """Snowball stems "overrepresented" and "overrepresentation" apart; the question still
     matches the passage that uses the other form, in the concepts and in BM25."""
