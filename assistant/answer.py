@@ -33,9 +33,11 @@ from assistant.question import (
     Analysis,
     analyse,
     asks_identity,
+    asks_next,
     named_words,
     spellings,
     states_identity,
+    states_next,
 )
 from assistant.refusal import RefusalModel, hit_terms, refusal_features
 from assistant.registry import UnknownName
@@ -310,6 +312,7 @@ class Assistant:
         few_dense = self.settings.refusal.few_terms_dense
         identity = asks_identity(analysis.question)
         passages = [h.chunk.text for h in result.hits[:5]]
+        upcoming = asks_next(analysis.question, analysis.answer_type)
         detail = f"evidence {p:.2f} < {self.refusal.threshold:.2f}"
         if lacking:
             detail += f"; not in the passages: {', '.join(lacking[:4])}"
@@ -339,6 +342,16 @@ class Assistant:
                 else "asks for no name, contact details or amount",
                 bool(identity) and not states_identity(identity, analysis.question, passages),
                 _IDENTITY_MISSING.get(identity, ""),
+            ),
+            (
+                "next",
+                f"asks when '{upcoming}' next happens; no sentence of the top "
+                f"{len(passages)} passages names it with a time"
+                if upcoming
+                else "asks for no next occasion",
+                bool(upcoming) and not states_next(upcoming, passages),
+                f"the question asks when something will next happen ({upcoming}), and no "
+                "passage says when",
             ),
             (
                 "model",

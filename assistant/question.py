@@ -521,6 +521,35 @@ def asks_identity(question: str) -> str:
     return "name" if _ASKS_NAME.search(text) else ""
 
 
+# A question asking when something will next happen ("When will Fernvale next revise its
+# framework?", "How soon is it next inspected?"): a passage answers it only with a sentence
+# that states a time and names that action. Passages dating something else ("replaces the
+# framework published in July 2021") do not. No constant; measured on the suite (README
+# "A next occasion"): of its 7 questions with "next", dev's 2 and test's 1 out-of-scope ones
+# are declined and none of the 4 answerable ones.
+_NEXT = re.compile(r"\bnext\s+([a-z][a-z'-]*)", re.IGNORECASE)
+_TIMED = ("date", "duration", "frequency")
+
+
+def asks_next(question: str, kind: str) -> str:
+    """The stem of the word after "next" when a time question (`kind` a date, duration or
+    frequency) asks when something will next happen, else ""."""
+    if kind not in _TIMED:
+        return ""
+    m = _NEXT.search(question)
+    terms = content_terms(m.group(1)) if m else []
+    return terms[0] if terms else ""
+
+
+def states_next(term: str, passages: list[str]) -> bool:
+    """Whether some sentence of the passages names `term` and states a time."""
+    for passage in passages:
+        for sentence in re.split(r"(?<=[.;:])\s+|\n", passage):
+            if term in content_terms(sentence) and any(states(k, sentence) for k in _TIMED):
+                return True
+    return False
+
+
 # Capitalised words that start or end a role, body, title or law rather than a person's name.
 _NOT_NAME = frozenset(
     "a an the this that these those his her their our your its my we he she it they i "

@@ -119,6 +119,7 @@ def test_answerable_question_explains_every_stage(assistant: Assistant, settings
         "min_coverage",
         "few_terms",
         "identity",
+        "next",
         "model",
     ]
     assert refusal["signals"]["p_answerable"] >= assistant.refusal.threshold

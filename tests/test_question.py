@@ -61,6 +61,26 @@ def test_idf_weights_rare_words_over_common_ones() -> None:
     assert covered == 1.0
 
 
+def test_a_question_about_the_next_occasion_wants_that_action_with_a_time() -> None:
+    """ "When will Fernvale next revise its framework?" is not answered by the framework's
+    publication date; a sentence naming the revision with a time is needed."""
+    from assistant.question import asks_next, states_next
+
+    question = "When will Fernvale next revise its framework?"
+    term = asks_next(question, answer_type(question))
+    assert term == "revis"
+    dated_else = ["It applies from 1 September 2025 and replaces the framework of July 2021."]
+    assert not states_next(term, dated_else)
+    assert states_next(term, dated_else + ["We will revise the framework by March 2028."])
+    assert states_next("updat", ["We update this guidance every year."])
+    # not a time question, or no "next": the rule does not apply
+    assert (
+        asks_next("Will the same lead inspector come back for our next full inspection?", "yesno")
+        == ""
+    )
+    assert asks_next("When is the report published?", "date") == ""
+
+
 def test_an_irregular_past_form_shares_its_verb_s_stem() -> None:
     """ "What findings can a complaint reach?" is answered by "each part is found to be
     upheld": Snowball stems "found" and "findings" apart, the irregular forms do not."""
