@@ -50,11 +50,13 @@ EVAL_GATE = --fail-under hit@1=0.78 --fail-under hit@5=0.93 --fail-under mrr@5=0
 # 0.906, mrr@5 0.777, fact recall 0.656, citation precision 0.526, refusal accuracy 0.479).
 # Refusal raised to 0.50 after the document-names refusal refit (test refusal accuracy 0.517).
 # fact_recall raised to 0.65 once a short paragraph is shown whole (test fact recall 0.665).
+# refusal_accuracy raised to 0.60 and hit@5 to 0.90 after the publisher-aware scope check and
+# the next-occasion rule (test refusal accuracy 0.617, hit@5 0.912).
 SUITE_DIR := test-artifacts/suite
 SUITE_SETS := evals/suite/questions/*.yaml
-SUITE_GATE = --fail-under hit@1=0.68 --fail-under hit@5=0.89 --fail-under mrr@5=0.76 \
+SUITE_GATE = --fail-under hit@1=0.68 --fail-under hit@5=0.90 --fail-under mrr@5=0.76 \
 	--fail-under fact_recall=0.65 --fail-under lead_hit=0.58 --fail-under citation_precision=0.51 \
-	--fail-under faithfulness=0.95 --fail-under refusal_accuracy=0.50 \
+	--fail-under faithfulness=0.95 --fail-under refusal_accuracy=0.60 \
 	--fail-under false_refusal_rate=0.03 --fail-under fragment_rate=0.02 \
 	--fail-under mixed_document_rate=0.05 --fail-under latency_ms_p95=300
 
