@@ -437,3 +437,60 @@ def test_the_question_s_head_noun_marks_what_a_heading_or_lead_in_labels():
     }
     assert marked("How often is the code reviewed?", "2. Our principles") == set()
     assert "head_label" in FEATURES
+
+
+STAGES = (
+    "Most complaints are settled informally.\n\n"
+    "Stage | Who handles it | Time limit\n"
+    "1. Informal resolution | The lead inspector | During the visit\n"
+    "2. Formal investigation | An investigating officer | 10 working days\n"
+    "3. Internal review | The director | 10 working days from stage 2\n"
+    "4. Independent adjudication | The adjudicator | 3 months from stage 3"
+)
+
+
+def _stage_units(question: str):
+    chunk = Chunk(
+        "d:1",
+        "d",
+        STAGES,
+        "Doc",
+        "other",
+        "The four stages of the complaints procedure",
+        None,
+        0,
+        len(STAGES),
+    )
+    hit = Hit(chunk, 1.0, 1)
+    units = chunk_units(1, hit)
+    featurise(units, [hit], analyse(question), {}, np.zeros(384, dtype=np.float32))
+    for u in units:  # the scorer's view: the third stage's row best, then the sentence
+        u.score = {"3.": 9.0, "Most": 8.5}.get(u.text.split()[0], 1.0)
+    return units
+
+
+def test_a_list_question_answered_by_a_table_row_shows_the_table_s_rows():
+    """ "What are the stages?" and a table with a row per stage under a heading naming them:
+    the rows in document order, not the best row alone; off (0), or for a row whose table
+    the heading does not tie to the question, the row stands alone."""
+    from dataclasses import replace
+
+    from assistant.extractive import AnswerModel, select_units
+
+    model = AnswerModel(weights={}, keep_margin=3.0, max_items=8, char_budget=2000)
+    question = "What are the stages of the complaints procedure?"
+    units = _stage_units(question)
+    analysis = analyse(question)
+
+    def firsts(m: AnswerModel, a=analysis, us=units) -> list[str]:
+        return [u.text.split()[0] for u in select_units(a, us, m, 4)]
+
+    whole = replace(model, whole_table=0.5)
+    # the header row is a label, never quoted; the sentence still follows the table
+    assert firsts(whole) == ["1.", "2.", "3.", "4.", "Most"]
+    assert firsts(model) == ["3.", "Most"]
+    other = "How is a challenge to a grade handled?"
+    assert firsts(whole, analyse(other), _stage_units(other)) == ["3.", "Most"]
+    # a question that does not ask for a list keeps its one row
+    single = "What is the time limit for an internal review?"
+    assert firsts(whole, analyse(single), _stage_units(single)) == ["3.", "Most"]
