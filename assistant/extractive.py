@@ -66,6 +66,10 @@ class AnswerModel:
     # the row with its heading states at least this share of the question (`_bare_group`;
     # 0: never; chosen on dev, provenance.whole_table_grid)
     whole_table: float = 0.0
+    # a lead sentence opening with a pronoun ("It does not require ...") is preceded by the
+    # sentence before it when that has at most this many characters (`_antecedent`; 0: never;
+    # chosen on dev, provenance.antecedent_grid)
+    antecedent_max: int = 0
     refusal: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
 
@@ -83,6 +87,7 @@ class AnswerModel:
             "rerank": self.rerank,
             "complete_below": self.complete_below,
             "whole_table": self.whole_table,
+            "antecedent_max": self.antecedent_max,
             "refusal": dict(self.refusal),
             "provenance": dict(self.provenance),
         }
@@ -101,6 +106,7 @@ def load_answer_model(path: Path = MODEL_PATH) -> AnswerModel:
             rerank=bool(data.get("rerank", True)),
             complete_below=int(data.get("complete_below", 0)),
             whole_table=float(data.get("whole_table", 0.0)),
+            antecedent_max=int(data.get("antecedent_max", 0)),
             refusal=dict(data.get("refusal", {})),
             provenance=dict(data.get("provenance", {})),
         )
@@ -376,7 +382,35 @@ def select_units(
             else:
                 shortened[seen] = (u.source, max(shortened[seen][1], shown_items), total)
     _complete(shown, lead, units, model.complete_below, log)
+    antecedent = _antecedent(lead, units, model.antecedent_max)
+    if antecedent is not None:
+        if antecedent in shown:
+            shown.remove(antecedent)
+        log.renote(antecedent, f"selected: says what {log.ref(lead[0])} refers to")
+        lead = [antecedent, *lead]
+        shown.insert(0, antecedent)
     return _order(shown, lead)
+
+
+# A sentence that opens with a personal pronoun leans on the sentence before it ("It does not
+# require a college to achieve any particular outcome" - the duty does not).
+_ANAPHOR = re.compile(r"^(?:It|They|Its|Their|He|She|His|Her)\b")
+
+
+def _antecedent(lead: list[Unit], units: list[Unit], longest: int) -> Unit | None:
+    """The whole sentence just before a lead sentence that opens with a pronoun, in its own
+    paragraph and of at most `longest` characters, so the answer does not start with "It ..."
+    about nothing (None otherwise). A longer one would push the answering sentence back."""
+    if not longest or len(lead) != 1 or lead[0].kind != "sentence":
+        return None
+    if not _ANAPHOR.match(lead[0].text):
+        return None
+    u = lead[0]
+    before = [x for x in units if x.source == u.source and x.block == u.block and x.start < u.start]
+    prev = max(before, key=lambda x: x.start, default=None)
+    if prev is None or prev.kind != "sentence" or prev.broken or len(prev.text) > longest:
+        return None
+    return prev
 
 
 def _complete(

@@ -381,7 +381,13 @@ def main(argv: list[str] | None = None) -> int:
         "says how many the list has",
     }
     # the operating points chosen by their own dev grids stay, with their provenance
-    for key in ("signpost_grid", "complete_grid", "head_label_grid", "whole_table_grid"):
+    for key in (
+        "signpost_grid",
+        "complete_grid",
+        "head_label_grid",
+        "whole_table_grid",
+        "antecedent_grid",
+    ):
         if key in base.provenance:
             provenance[key] = base.provenance[key]
     model = replace(model, provenance=provenance)

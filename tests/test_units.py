@@ -494,3 +494,42 @@ def test_a_list_question_answered_by_a_table_row_shows_the_table_s_rows():
     # a question that does not ask for a list keeps its one row
     single = "What is the time limit for an internal review?"
     assert firsts(whole, analyse(single), _stage_units(single)) == ["3.", "Most"]
+
+
+def test_a_lead_sentence_opening_with_a_pronoun_comes_after_what_it_refers_to():
+    """ "It does not require ..." says nothing on its own: the short sentence before it in its
+    paragraph goes first; a long one, one in another paragraph, or a lead that names its
+    subject does not."""
+    from dataclasses import replace
+
+    from assistant.extractive import AnswerModel, Decisions, select_units
+
+    text = (
+        "Some background about the duty comes first.\n\n"
+        "The duty is about process. It does not require a college to achieve any result."
+    )
+    question = "Does the duty require a college to achieve a result?"
+    units = _units(question, text)
+    for u in units:
+        u.score = {"It": 9.0}.get(u.text.split()[0], 1.0)
+    model = AnswerModel(weights={}, keep_margin=3.0, max_items=8, char_budget=2000)
+    analysis = analyse(question)
+
+    def firsts(m: AnswerModel, log: Decisions | None = None, us=units) -> list[str]:
+        return [u.text.split()[0] for u in select_units(analysis, us, m, 4, decisions=log)]
+
+    assert firsts(model) == ["It"]  # off
+    log = Decisions()
+    assert firsts(replace(model, antecedent_max=100), log) == ["The", "It"]
+    pulled = next(u for u in units if u.text.startswith("The duty"))
+    assert log.reasons[pulled.key].startswith("selected: says what #1 refers to")
+    assert firsts(replace(model, antecedent_max=20)) == ["It"]  # 26 characters: too long
+    # the sentence before in another paragraph is not its antecedent
+    alone = _units(question, "The duty is about process.\n\nIt does not require a result.")
+    for u in alone:
+        u.score = {"It": 9.0}.get(u.text.split()[0], 1.0)
+    assert firsts(replace(model, antecedent_max=100), us=alone) == ["It"]
+    # a lead that names its subject stands alone
+    for u in units:
+        u.score = {"The": 9.0}.get(u.text.split()[0], 1.0)
+    assert firsts(replace(model, antecedent_max=100)) == ["The"]
