@@ -165,12 +165,13 @@ def passage_terms(text: str) -> frozenset[str]:
 
 def content_terms(text: str, drop_generic: bool = False) -> list[str]:
     """Stemmed content words in order (stop words removed)."""
-    words = _WORD.findall(normalise(text))
-    terms = [stem(w) for w in words if w not in STOPWORDS and len(w) > 1]
+    words = [w for w in _WORD.findall(normalise(text)) if w not in STOPWORDS and len(w) > 1]
     if drop_generic:
-        generic = {stem(g) for g in GENERIC | QUESTION_WORDS} | GENERIC | QUESTION_WORDS
-        terms = [t for t in terms if t not in generic]
-    return terms
+        # a question verb's plural noun is a thing asked about ("the main findings"), though
+        # it shares the verb's stem ("find"); the verb's own forms stay out
+        generic = _generic_stems()
+        words = [w for w in words if stem(w) not in generic or w.endswith("ings")]
+    return [stem(w) for w in words]
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

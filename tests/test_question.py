@@ -81,6 +81,17 @@ def test_a_question_about_the_next_occasion_wants_that_action_with_a_time() -> N
     assert asks_next("When is the report published?", "date") == ""
 
 
+def test_a_question_verb_s_plural_noun_is_a_key_word_but_the_verb_is_not() -> None:
+    """ "When will a service hear the main findings?" asks about findings, though "findings"
+    stems to "find", a question verb ("Where can I find ...?") that says nothing."""
+    from assistant.text import content_terms, stem
+
+    asked = analyse("When will a service hear the main findings of the inspection?")
+    assert frozenset([frozenset([stem("findings")])]) in [c for c, _ in asked.concepts]
+    assert stem("find") not in content_terms("Where can I find the report?", drop_generic=True)
+    assert content_terms("What needs to happen?", drop_generic=True) == []
+
+
 def test_an_irregular_past_form_shares_its_verb_s_stem() -> None:
     """ "What findings can a complaint reach?" is answered by "each part is found to be
     upheld": Snowball stems "found" and "findings" apart, the irregular forms do not."""
