@@ -3,7 +3,8 @@
 Two things decide whether a sentence answers a question, and both are about the question, not
 about any document:
 
-- the expected **answer type** - a duration for "how long", a date for "when", a count for
+- the expected **answer type** - a duration for "how long", a date for "when", a time of day
+  for "what time", a count for
   "how many", an amount for "how much ... cost", a person, role or body for "who", a list for
   "what are the ...", criteria for "what do inspectors look for", a definition for "what is
   meant by", yes/no for "can / must / does ...", a process for "what happens after";
@@ -33,6 +34,7 @@ ANSWER_TYPES = (
     "duration",
     "frequency",
     "date",
+    "time",
     "number",
     "money",
     "person",
@@ -72,6 +74,10 @@ STATES: dict[str, re.Pattern[str]] = {
         rf"\b\d{{1,2}}(?:st|nd|rd|th)? {MONTH}\b|\b{MONTH} \d{{4}}\b|\b(?:19|20)\d{{2}}\b|"
         r"\b(?:on or after|from|by|until|since) (?:the )?\d",
         re.IGNORECASE,
+    ),
+    # a time of day ("no earlier than 8am", "at 10.30 am", "before midday")
+    "time": re.compile(
+        r"\b\d{1,2}(?:[.:]\d{2})? ?(?:am|pm)\b|\b(?:midday|noon|midnight)\b", re.IGNORECASE
     ),
     "number": re.compile(
         rf"\b\d+(?:[.,]\d+)?%?|\b{_NUM} (?:per ?cent|percent)\b|\b{_NUM}\b", re.IGNORECASE
@@ -129,6 +135,7 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"what (?:is the )?(?:fee|cost|charge|amount|price|budget|allowance))|"
             r"\b(?:cost|fee|charge|pay(?!\s+(?:\w+\s+)?attention)|paid|funding|£)\b",
         ),
+        ("time", r"\b(?:at )?what time|\b(?:what|which|between what) hours\b"),
         (
             "date",
             r"^(?:\W*)(?:(?:and|so)\s+)?(?:when|by when|on what date|what date|which date|"

@@ -70,7 +70,7 @@ FEATURES = (
     # with the others fixed (answer_model.json provenance.head_label_grid)
 )
 # Answer types whose answers have a clear surface form, and those whose patterns are loose.
-STRONG_TYPES = frozenset({"duration", "frequency", "date", "number", "money"})
+STRONG_TYPES = frozenset({"duration", "frequency", "date", "time", "number", "money"})
 _SOFT_TYPES = frozenset(STATES) - STRONG_TYPES
 # Answer types answered by a list: the list that answers is shown whole, lead-in included.
 LISTY_TYPES = frozenset({"list", "criteria", "process"})

@@ -213,6 +213,28 @@ def test_features_and_broken_sentences() -> None:
     assert not units[2].broken  # an item need not be a sentence
 
 
+def test_a_time_of_day_question_wants_a_time_of_day() -> None:
+    """ "What time do inspectors arrive?" is not answered by a date or a duration: it wants
+    "8am" or "before midday", and a passage stating none does not carry its answer."""
+    assert answer_type("What time do inspectors arrive on the first day?") == "time"
+    assert answer_type("What hours can a service expect inspectors to be on site?") == "time"
+    assert answer_type("When in the week, and at what time, are reports released?") == "time"
+    assert answer_type("When will the report be published?") == "date"
+    assert answer_type("How much time do we have to respond?") == "duration"
+    assert states("time", "Inspectors arrive no earlier than 8am and leave by 6 pm.")
+    assert states("time", "The lead inspector telephones before midday.")
+    assert states("time", "Reports are published at 10.30 am.")
+    assert not states("time", "The report is published on 3 March 2026, I am told.")
+    hit = _hit("Inspection starts on 3 March 2026 and lasts four days.")
+    stats = TermStats([hit.chunk.text, "the team arrives"])
+    asked = analyse("What time does the inspection start?", stats)
+    units = chunk_units(1, hit)
+    vec = np.ones(4, dtype=np.float32) / 2
+    featurise(units, [hit], asked, {u.key: vec for u in units}, vec)
+    got = refusal_features(asked, [hit], 0.7, units)
+    assert got["typed_absent"] == 1.0 and got["typed_found"] == 0.0
+
+
 def test_refusal_features_see_missing_rare_words_and_types() -> None:
     hit = _hit("Each session lasts 90 minutes and includes time for questions.")
     stats = TermStats([hit.chunk.text, "the fee for a review is set by the board"])
