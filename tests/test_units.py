@@ -533,3 +533,31 @@ def test_a_lead_sentence_opening_with_a_pronoun_comes_after_what_it_refers_to():
     for u in units:
         u.score = {"The": 9.0}.get(u.text.split()[0], 1.0)
     assert firsts(replace(model, antecedent_max=100)) == ["The"]
+
+
+LONG_LIST = (
+    "Inspectors evaluate the extent to which:\n\n"
+    "- alpha leaders set a clear vision\n"
+    "- bravo governors hold leaders to account\n"
+    "- charlie staff workload is managed\n"
+    "- delta learners know how to report a concern\n"
+    "- echo staff receive regular training\n"
+    "- foxtrot pre-employment checks are made on every member of staff\n"
+    "- golf the designated safeguarding lead is trained"
+)
+
+
+def test_a_long_list_shown_in_part_keeps_its_best_items_in_document_order():
+    """Four of seven expectations fit: the answering item first, then the best-scoring of the
+    rest in the list's order, not simply the first ones."""
+    units = _units("What do inspectors look for in safeguarding?", LONG_LIST)
+    scores = {"delta": 9.0, "golf": 8.0, "foxtrot": 7.0, "alpha": 1.0, "bravo": 0.5}
+    for u in units:
+        u.score = scores.get(u.text.split()[0], 0.0)
+    delta = next(u for u in units if u.text.startswith("delta"))
+    group, total = _group(delta, units, max_items=4, focused=True)
+    assert [u.text.split()[0] for u in group] == ["Inspectors", "delta", "alpha", "foxtrot", "golf"]
+    assert total == 7
+    # when it all fits, the rest keep document order as before
+    group, _ = _group(delta, units, max_items=8, focused=True)
+    assert [u.text.split()[0] for u in group][:4] == ["Inspectors", "delta", "alpha", "bravo"]
