@@ -4,10 +4,10 @@ Two things decide whether a sentence answers a question, and both are about the 
 about any document:
 
 - the expected **answer type** - a duration for "how long", a date for "when", a time of day
-  for "what time", a count for
-  "how many", an amount for "how much ... cost", a person, role or body for "who", a list for
-  "what are the ...", criteria for "what do inspectors look for", a definition for "what is
-  meant by", yes/no for "can / must / does ...", a process for "what happens after";
+  for "what time", a count for "how many", an amount for "how much ... cost", a person, role or
+  body for "who", a list for "what are the ...", criteria for "what do inspectors look for", a
+  definition for "what is meant by", yes/no for "can / must / does ...", a process for "what
+  happens after", a reason for "why";
 - the **focus terms**, weighted by how rare they are in the corpus (IDF), so the words that are
   everywhere in a document set (the inspectorate's name, "inspection", "inspectors") count for
   little and the ones that pick the passage ("deferral", "voucher", "within") count for much.
@@ -43,6 +43,7 @@ ANSWER_TYPES = (
     "definition",
     "yesno",
     "process",
+    "reason",
     "comparison",
     "other",
 )
@@ -102,6 +103,13 @@ STATES: dict[str, re.Pattern[str]] = {
         r"is the term|in this (?:framework|handbook|guidance))\b|"
         # a glossary entry: "Sampling window: the six months, ending ..."
         r"(?-i:^\s*[A-Z][\w'’ -]{1,40}:\s+[a-z])",
+        re.IGNORECASE,
+    ),
+    # a reason or purpose ("so that inspectors can arrange more visits", "because ...")
+    "reason": re.compile(
+        r"\b(?:so that|so as to|because|in order to|since|the reason|reasons? (?:is|are|was|"
+        r"were|for)|due to|as a result|to (?:allow|ensure|make sure|enable|help|reduce|avoid|"
+        r"give|show|protect))\b",
         re.IGNORECASE,
     ),
     "yesno": re.compile(
@@ -171,6 +179,7 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"|what (?:steps|stages|is the process|are the steps)|in what order|what must .* do"
             r"|what should .* do|after)",
         ),
+        ("reason", r"^(?:\W*)(?:(?:and|so|but)\s+)?(?:why|for what reason|what is the reason)\b"),
         (
             "yesno",
             r"^(?:\W*)(?:(?:and|so|but)\s+)?(?:is|are|can|could|does|do|did|must|should|will|"

@@ -235,6 +235,25 @@ def test_a_time_of_day_question_wants_a_time_of_day() -> None:
     assert got["typed_absent"] == 1.0 and got["typed_found"] == 0.0
 
 
+def test_a_why_question_prefers_a_sentence_that_gives_a_reason() -> None:
+    """ "Why are they making that change?" is answered by "..., so that inspectors can arrange
+    more visits", not by when the change was consulted on."""
+    assert answer_type("Why are they making that change?") == "reason"
+    assert answer_type("And why did boards want to keep ratings?") == "reason"
+    assert answer_type("When is the change made?") == "date"
+    hit = _hit(
+        "The change follows a 12-week consultation. Notice rises to five days, so that "
+        "inspectors can arrange more visits."
+    )
+    asked = analyse("Why is the notice changing?")
+    units = chunk_units(1, hit)
+    vec = np.ones(4, dtype=np.float32) / 2
+    featurise(units, [hit], asked, {u.key: vec for u in units}, vec)
+    matched = {u.text.split()[0]: u.features["soft_match"] for u in units}
+    assert matched == {"The": 0.0, "Notice": 1.0}
+    assert not states("reason", "Reports are published on Thursdays.")
+
+
 def test_refusal_features_see_missing_rare_words_and_types() -> None:
     hit = _hit("Each session lasts 90 minutes and includes time for questions.")
     stats = TermStats([hit.chunk.text, "the fee for a review is set by the board"])
