@@ -561,3 +561,32 @@ def test_a_long_list_shown_in_part_keeps_its_best_items_in_document_order():
     # when it all fits, the rest keep document order as before
     group, _ = _group(delta, units, max_items=8, focused=True)
     assert [u.text.split()[0] for u in group][:4] == ["Inspectors", "delta", "alpha", "bravo"]
+
+
+def test_a_criteria_answer_may_go_on_after_its_list_but_a_list_answer_stops():
+    """A criteria answer shows its list focused (the best item first, not necessarily all of
+    it), so what follows may still be needed; a list answer shows the list whole and ends."""
+    from assistant.extractive import AnswerModel, Decisions, select_units
+
+    text = (
+        "Case assessors consider whether:\n\n"
+        "- the assessment was on time\n"
+        "- the plan was shared with the child\n\n"
+        "Assessors also record whether identifiable victims were considered."
+    )
+    model = AnswerModel(weights={}, keep_margin=3.0, max_items=8, char_budget=2000)
+
+    def firsts(question: str, log: Decisions | None = None) -> list[str]:
+        units = _units(question, text)
+        for u in units:
+            u.score = {"the": 9.0, "Case": 8.0, "Assessors": 7.5}.get(u.text.split()[0], 1.0)
+        return [u.text.split()[0] for u in select_units(analyse(question), units, model, 4, log)]
+
+    criteria = "What do case assessors look for in an assessment?"
+    assert analyse(criteria).answer_type == "criteria"
+    assert firsts(criteria)[-1] == "Assessors"
+    listed = "What are the things case assessors consider in an assessment?"
+    assert analyse(listed).answer_type == "list"
+    log = Decisions()
+    assert "Assessors" not in firsts(listed, log)
+    assert "not needed: the list that answers is shown whole" in log.reasons.values()
