@@ -33,8 +33,9 @@ run: install
 
 # Regression gate: bounds just below the figures measured on the shipped question sets
 # (see evals/reports/hybrid-extractive/report.md); latency and false refusals are maxima.
+# fact_recall raised to 0.82 once a criteria answer may go on after its list (0.833).
 EVAL_GATE = --fail-under hit@1=0.78 --fail-under hit@5=0.93 --fail-under mrr@5=0.84 \
-	--fail-under fact_recall=0.78 --fail-under citation_recall=0.85 \
+	--fail-under fact_recall=0.82 --fail-under citation_recall=0.85 \
 	--fail-under citation_precision=0.55 --fail-under faithfulness=0.95 \
 	--fail-under quoted_span_alignment=1.0 --fail-under refusal_accuracy=0.84 \
 	--fail-under false_refusal_rate=0.02 --fail-under lead_hit=0.67 \
