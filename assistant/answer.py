@@ -224,17 +224,15 @@ class Assistant:
             # so its answer stands, as before
             name, within, publisher = named[0], sorted(named[1]), named[2]
             again = evidence(query, analysis, within)
-            if not again[2]:
-                result, units, weak = again
-                if explain is not None:
-                    explain.record_scope(name, within)
-            elif publisher:
+            if not again[2] or publisher:
                 result, units = again[0], again[1]
                 if explain is not None:
                     explain.record_scope(name, within)
                 weak = (
                     f"the passages that state it are {publisher}'s, which never mention "
                     f"{name}; the documents that do mention it do not state it ({again[2]})"
+                    if again[2]
+                    else ""
                 )
         if explain is not None:
             explain.record_retrieval(result, k)

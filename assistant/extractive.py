@@ -385,12 +385,9 @@ def select_units(
                 shortened[seen] = (u.source, max(shortened[seen][1], shown_items), total)
     _complete(shown, lead, units, model.complete_below, log)
     antecedent = _antecedent(lead, units, model.antecedent_max)
-    if antecedent is not None:
-        if antecedent in shown:
-            shown.remove(antecedent)
+    if antecedent is not None:  # it joins the lead, which `_order` shows first
         log.renote(antecedent, f"selected: says what {log.ref(lead[0])} refers to")
         lead = [antecedent, *lead]
-        shown.insert(0, antecedent)
     return _order(shown, lead)
 
 
@@ -532,8 +529,7 @@ def _bare_group(
             (x for x in units if x.source == u.source and x.block == u.block and x.kind == "row"),
             key=lambda x: x.start,
         )
-        shown = rows[:max_items] if u in rows[:max_items] else rows[: max_items - 1] + [u]
-        return shown, len(rows)
+        return _first(rows, u, max_items, True), len(rows)
     intro, items = _list_of(u, units)
     if u.kind == "intro" and not items:
         # a lead-in to a quotation or paragraph ("..., which represents 41 agencies, said:")
@@ -564,10 +560,15 @@ def _bare_group(
                 others = [x for x in others if x in chosen]
             rest = others[:room]
             return ([intro] if intro is not None else []) + first + rest, len(items)
-    shown = items[:max_items]
-    if u.kind == "item" and u not in shown:
-        shown = items[: max_items - 1] + [u]  # the item that answers is always shown
+    shown = _first(items, u, max_items, u.kind == "item")
     return ([intro] if intro is not None else []) + shown, len(items)
+
+
+def _first(units: list[Unit], u: Unit, n: int, keep: bool) -> list[Unit]:
+    """The first `n` of `units`; with `keep`, `u` (the unit that answers) always among them,
+    in the last place when it would fall beyond them."""
+    head = units[:n]
+    return units[: n - 1] + [u] if keep and u not in head else head
 
 
 def _order(shown: list[Unit], lead: list[Unit]) -> list[Unit]:
